@@ -71,13 +71,13 @@ func TestToPrivateKey(t *testing.T) {
 		}
 	}
 	bad := map[string][]byte{
-		"nil":       nil,
-		"short":     make([]byte, 31),
-		"long":      make([]byte, 33),
-		"zero":      make([]byte, 32),
-		"N":         mustHex(t, hexN),
-		"all ones":  bytes.Repeat([]byte{0xff}, 32),
-		"N+1":       func() []byte { b := mustHex(t, hexN); b[31]++; return b }(),
+		"nil":      nil,
+		"short":    make([]byte, 31),
+		"long":     make([]byte, 33),
+		"zero":     make([]byte, 32),
+		"N":        mustHex(t, hexN),
+		"all ones": bytes.Repeat([]byte{0xff}, 32),
+		"N+1":      func() []byte { b := mustHex(t, hexN); b[31]++; return b }(),
 	}
 	for name, b := range bad {
 		if _, err := ToPrivateKey(b); !errors.Is(err, ErrInvalidPrivateKey) {
