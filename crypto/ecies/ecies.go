@@ -1,0 +1,155 @@
+// Package ecies implements the Elliptic Curve Integrated Encryption Scheme
+// exactly as RLPx uses it for the handshake (devp2p rlpx.md, "ECIES
+// Encryption"): secp256k1 ECDH, the NIST SP 800-56 concatenation KDF with
+// SHA-256, AES-128-CTR and HMAC-SHA-256.
+//
+// A ciphertext is
+//
+//	R (65 bytes, 0x04 || X || Y) || iv (16) || c || d (32)
+//
+// where R is the sender's ephemeral public key, c the AES-128-CTR encryption
+// of the message under kE, and d = HMAC-SHA-256(kM, iv || c || s2). The
+// shared data s1 enters the KDF and s2 the MAC; EIP-8 passes the 2-byte size
+// prefix of auth/ack packets as s2.
+package ecies
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/trellis-p2p/trellis/crypto"
+)
+
+// Sizes of the ciphertext parts (rlpx.md "ECIES Encryption").
+const (
+	pubLen = crypto.PubkeyLength // ephemeral key R
+	ivLen  = aes.BlockSize       // AES-CTR initial counter block
+	tagLen = sha256.Size         // HMAC-SHA-256 tag d
+	keyLen = 16                  // AES-128 key kE, and the MAC key seed
+)
+
+// Overhead is how many bytes Encrypt adds to a message.
+const Overhead = pubLen + ivLen + tagLen
+
+// Errors returned by Decrypt and Encrypt; each failure wraps one of them.
+var (
+	// ErrInvalidMessage: the ciphertext is shorter than Overhead.
+	ErrInvalidMessage = errors.New("ecies: invalid message")
+	// ErrInvalidPublicKey: the ephemeral key R in a ciphertext, or the
+	// recipient key given to Encrypt, is not a valid secp256k1 point.
+	ErrInvalidPublicKey = errors.New("ecies: invalid public key")
+	// ErrInvalidPrivateKey: the key given to Decrypt is unset (zero).
+	ErrInvalidPrivateKey = errors.New("ecies: invalid private key")
+	// ErrMACMismatch: the tag does not authenticate iv || c || s2 under the
+	// derived key (wrong recipient, wrong s1/s2, or a modified ciphertext).
+	ErrMACMismatch = errors.New("ecies: message authentication failed")
+)
+
+// Encrypt encrypts msg to pub using fresh ephemeral key and IV material from
+// rand. s1 and s2 are optional shared data bound into the KDF and the MAC.
+func Encrypt(rand io.Reader, pub *crypto.PublicKey, msg, s1, s2 []byte) ([]byte, error) {
+	if pub == nil || !pub.IsOnCurve() {
+		return nil, fmt.Errorf("%w: recipient key not on curve", ErrInvalidPublicKey)
+	}
+	eph, err := crypto.GenerateKeyFrom(rand)
+	if err != nil {
+		return nil, fmt.Errorf("ecies: ephemeral key: %w", err)
+	}
+	defer eph.Zero()
+
+	out := make([]byte, Overhead+len(msg))
+	copy(out, crypto.MarshalPubkey(eph.PubKey()))
+	iv := out[pubLen : pubLen+ivLen]
+	if _, err := io.ReadFull(rand, iv); err != nil {
+		return nil, fmt.Errorf("ecies: iv: %w", err)
+	}
+
+	z := crypto.ECDH(eph, pub)
+	ke, km := deriveKeys(&z, s1)
+	clear(z[:])
+	body := out[pubLen : len(out)-tagLen]
+	if err := xorCTR(&ke, iv, body[ivLen:], msg); err != nil {
+		return nil, err
+	}
+	tag(&km, body, s2, out[len(out)-tagLen:])
+	clear(ke[:])
+	clear(km[:])
+	return out, nil
+}
+
+// Decrypt authenticates and decrypts ct, which must have been encrypted to
+// k's public key with the same s1 and s2. The tag is checked in constant time
+// before anything is decrypted.
+func Decrypt(k *crypto.PrivateKey, ct, s1, s2 []byte) ([]byte, error) {
+	if k == nil || k.Key.IsZero() {
+		return nil, ErrInvalidPrivateKey
+	}
+	if len(ct) < Overhead {
+		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrInvalidMessage, len(ct), Overhead)
+	}
+	r, err := crypto.UnmarshalPubkey(ct[:pubLen])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
+	}
+	z := crypto.ECDH(k, r)
+	ke, km := deriveKeys(&z, s1)
+	clear(z[:])
+	defer clear(ke[:])
+	defer clear(km[:])
+
+	body, d := ct[pubLen:len(ct)-tagLen], ct[len(ct)-tagLen:]
+	var want [tagLen]byte
+	tag(&km, body, s2, want[:])
+	if subtle.ConstantTimeCompare(d, want[:]) != 1 {
+		return nil, ErrMACMismatch
+	}
+	msg := make([]byte, len(body)-ivLen)
+	if err := xorCTR(&ke, body[:ivLen], msg, body[ivLen:]); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// deriveKeys runs the NIST SP 800-56 concatenation KDF (one SHA-256 block,
+// counter 1) over the shared secret z and s1, and splits the 32 bytes into
+// the AES key kE and the MAC key kM = SHA-256(second half), as rlpx.md says.
+func deriveKeys(z *[32]byte, s1 []byte) (ke [keyLen]byte, km [sha256.Size]byte) {
+	h := sha256.New()
+	var counter [4]byte
+	binary.BigEndian.PutUint32(counter[:], 1)
+	h.Write(counter[:])
+	h.Write(z[:])
+	h.Write(s1)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	copy(ke[:], k[:keyLen])
+	km = sha256.Sum256(k[keyLen:])
+	clear(k[:])
+	return ke, km
+}
+
+// tag writes HMAC-SHA-256(km, body || s2) to out, where body is iv || c.
+func tag(km *[sha256.Size]byte, body, s2, out []byte) {
+	mac := hmac.New(sha256.New, km[:])
+	mac.Write(body)
+	mac.Write(s2)
+	mac.Sum(out[:0])
+}
+
+// xorCTR applies AES-128-CTR keystream from iv to src, writing dst.
+func xorCTR(ke *[keyLen]byte, iv, dst, src []byte) error {
+	block, err := aes.NewCipher(ke[:])
+	if err != nil {
+		// Unreachable: the key length is a constant 16.
+		return fmt.Errorf("ecies: %w", err)
+	}
+	cipher.NewCTR(block, iv).XORKeyStream(dst, src)
+	return nil
+}
