@@ -70,7 +70,7 @@ func TestNetlistText(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
-		ip            string
+		ip           string
 		lan, special bool
 	}{
 		{"127.0.0.1", true, false},
