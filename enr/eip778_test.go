@@ -30,7 +30,7 @@ type eip778Vector struct {
 	} `json:"rlp_structure"`
 }
 
-func loadEIP778(t *testing.T) (v eip778Vector, raw []byte) {
+func loadEIP778(t testing.TB) (v eip778Vector, raw []byte) {
 	t.Helper()
 	data, err := os.ReadFile("testdata/eip778.json")
 	if err != nil {
