@@ -35,7 +35,7 @@ func DecodeBytes(b []byte, val any) error {
 	s := streamPool.Get().(*Stream)
 	s.resetSlice(b)
 	err := s.Decode(val)
-	if err == nil && len(s.src) > 0 {
+	if err == nil && s.pos < len(s.src) {
 		err = ErrMoreThanOneValue
 	}
 	s.src = nil
@@ -344,14 +344,21 @@ func decodeSliceElems(s *Stream, v reflect.Value, ei *typeinfo) error {
 	n := -1
 	if s.r == nil && s.kind < 0 {
 		// Slice input: count first and allocate once.
-		if c, err := CountValues(s.src[:s.stack[len(s.stack)-1]]); err == nil {
+		if c, err := CountValues(s.src[s.pos : s.pos+int(s.stack[len(s.stack)-1])]); err == nil {
 			n = c
 		}
 	}
 	if n >= 0 {
-		if v.Cap() >= n {
+		switch {
+		case n == 0:
+			// Empty but non-nil, like any decoded list.
+			if v.IsNil() {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			v.SetLen(0)
+		case v.Cap() >= n:
 			v.SetLen(n)
-		} else {
+		default:
 			v.Set(reflect.MakeSlice(v.Type(), n, n))
 		}
 		for i := range n {

@@ -40,51 +40,47 @@ func (b *encBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *encBuffer) writeBool(x bool) {
+// The append* functions below build encodings on a local slice; writers
+// thread the slice through return values rather than storing it in a heap
+// object after every value, which would cost a GC write barrier each time.
+
+func appendBool(buf []byte, x bool) []byte {
 	if x {
-		b.buf = append(b.buf, 0x01)
-	} else {
-		b.buf = append(b.buf, strOffset)
+		return append(buf, 0x01)
 	}
+	return append(buf, strOffset)
 }
 
-func (b *encBuffer) writeUint64(i uint64) {
-	b.buf = AppendUint64(b.buf, i)
-}
-
-func (b *encBuffer) writeBytes(p []byte) {
+func appendBytes(buf, p []byte) []byte {
 	if len(p) == 1 && p[0] < strOffset {
-		b.buf = append(b.buf, p[0])
-		return
+		return append(buf, p[0])
 	}
-	b.buf = appendHeader(b.buf, strOffset, uint64(len(p)))
-	b.buf = append(b.buf, p...)
+	buf = appendHeader(buf, strOffset, uint64(len(p)))
+	return append(buf, p...)
 }
 
-func (b *encBuffer) writeString(s string) {
+func appendString(buf []byte, s string) []byte {
 	if len(s) == 1 && s[0] < strOffset {
-		b.buf = append(b.buf, s[0])
-		return
+		return append(buf, s[0])
 	}
-	b.buf = appendHeader(b.buf, strOffset, uint64(len(s)))
-	b.buf = append(b.buf, s...)
+	buf = appendHeader(buf, strOffset, uint64(len(s)))
+	return append(buf, s...)
 }
 
-// writeBigInt writes a non-negative integer without allocating.
-func (b *encBuffer) writeBigInt(i *big.Int) error {
+// appendBigInt appends a non-negative integer without allocating.
+func appendBigInt(buf []byte, i *big.Int) ([]byte, error) {
 	if i.Sign() < 0 {
-		return ErrNegativeBigInt
+		return buf, ErrNegativeBigInt
 	}
 	bitlen := i.BitLen()
 	if bitlen <= 64 {
-		b.writeUint64(i.Uint64())
-		return nil
+		return AppendUint64(buf, i.Uint64()), nil
 	}
 	n := (bitlen + 7) / 8
-	b.buf = appendHeader(b.buf, strOffset, uint64(n))
-	start := len(b.buf)
-	b.buf = append(b.buf, make([]byte, n)...)
-	out := b.buf[start:]
+	buf = appendHeader(buf, strOffset, uint64(n))
+	start := len(buf)
+	buf = append(buf, make([]byte, n)...)
+	out := buf[start:]
 	// Fill big-endian from the least significant word.
 	pos := n
 	for _, w := range i.Bits() {
@@ -94,27 +90,29 @@ func (b *encBuffer) writeBigInt(i *big.Int) error {
 			w >>= 8
 		}
 	}
-	return nil
+	return buf, nil
 }
 
-// list starts a list and returns the offset to pass to listEnd.
-func (b *encBuffer) list() int {
-	b.buf = append(b.buf, 0) // header placeholder
-	return len(b.buf) - 1
+// listStart begins a list with a one-byte header placeholder; pass the
+// returned offset to listEnd.
+func listStart(buf []byte) ([]byte, int) {
+	return append(buf, 0), len(buf)
 }
 
-func (b *encBuffer) listEnd(start int) {
-	size := uint64(len(b.buf) - start - 1)
+// listEnd writes the header of the list started at start. A payload longer
+// than 55 bytes needs a long header, so the payload moves right to make room.
+func listEnd(buf []byte, start int) []byte {
+	size := uint64(len(buf) - start - 1)
 	if size <= maxShortSize {
-		b.buf[start] = listOffset + byte(size)
-		return
+		buf[start] = listOffset + byte(size)
+		return buf
 	}
 	n := intsize(size)
-	// Make room for the size bytes after the header byte.
-	b.buf = append(b.buf, make([]byte, n)...)
-	copy(b.buf[start+1+n:], b.buf[start+1:len(b.buf)-n])
-	b.buf[start] = longListOff + byte(n)
-	appendBE(b.buf[start+1:start+1], size, n)
+	buf = append(buf, make([]byte, n)...)
+	copy(buf[start+1+n:], buf[start+1:len(buf)-n])
+	buf[start] = longListOff + byte(n)
+	appendBE(buf[start+1:start+1], size, n)
+	return buf
 }
 
 // EncoderBuffer is a low-level writer for EncodeRLP implementations and hot
@@ -195,10 +193,10 @@ func (w EncoderBuffer) Size() int { return len(w.buf.buf) }
 func (w EncoderBuffer) Write(b []byte) (int, error) { return w.buf.Write(b) }
 
 // WriteBool writes x as the integer 0 or 1.
-func (w EncoderBuffer) WriteBool(x bool) { w.buf.writeBool(x) }
+func (w EncoderBuffer) WriteBool(x bool) { w.buf.buf = appendBool(w.buf.buf, x) }
 
 // WriteUint64 writes an integer.
-func (w EncoderBuffer) WriteUint64(i uint64) { w.buf.writeUint64(i) }
+func (w EncoderBuffer) WriteUint64(i uint64) { w.buf.buf = AppendUint64(w.buf.buf, i) }
 
 // WriteBigInt writes a non-negative integer; nil is written as zero. It panics
 // on a negative value, which has no encoding (EncoderBuffer has no error
@@ -208,20 +206,26 @@ func (w EncoderBuffer) WriteBigInt(i *big.Int) {
 		w.buf.buf = append(w.buf.buf, strOffset)
 		return
 	}
-	if w.buf.writeBigInt(i) != nil {
-		panic(ErrNegativeBigInt)
+	buf, err := appendBigInt(w.buf.buf, i)
+	if err != nil {
+		panic(err)
 	}
+	w.buf.buf = buf
 }
 
 // WriteBytes writes b as a string.
-func (w EncoderBuffer) WriteBytes(b []byte) { w.buf.writeBytes(b) }
+func (w EncoderBuffer) WriteBytes(b []byte) { w.buf.buf = appendBytes(w.buf.buf, b) }
 
 // WriteString writes s as a string.
-func (w EncoderBuffer) WriteString(s string) { w.buf.writeString(s) }
+func (w EncoderBuffer) WriteString(s string) { w.buf.buf = appendString(w.buf.buf, s) }
 
 // List starts a list and returns an index to pass to ListEnd. Lists must be
 // closed in reverse order of opening.
-func (w EncoderBuffer) List() int { return w.buf.list() }
+func (w EncoderBuffer) List() int {
+	var i int
+	w.buf.buf, i = listStart(w.buf.buf)
+	return i
+}
 
 // ListEnd closes the list started at index.
-func (w EncoderBuffer) ListEnd(index int) { w.buf.listEnd(index) }
+func (w EncoderBuffer) ListEnd(index int) { w.buf.buf = listEnd(w.buf.buf, index) }

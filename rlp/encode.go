@@ -1,36 +1,44 @@
 package rlp
 
 import (
+	"bytes"
 	"io"
 	"math/big"
 	"reflect"
 )
 
 // Encoder is implemented by types that encode themselves. EncodeRLP must write
-// exactly one value (or, for a RawValue-like type, any well-formed encoding).
-// The writer may be the package's internal buffer: NewEncoderBuffer(w) then
-// writes into it directly.
+// exactly one value (a type standing for several values, like RawValue, may
+// write any well-formed sequence). The io.Writer may be the package's internal
+// buffer: NewEncoderBuffer(w) and Encode(w, ...) then write into it directly.
 type Encoder interface {
 	EncodeRLP(io.Writer) error
 }
 
 // Encode writes the encoding of val to w.
 func Encode(w io.Writer, val any) error {
+	var eb *encBuffer
 	switch d := w.(type) {
 	case *encBuffer:
-		// An EncodeRLP implementation encoding its parts: write in place.
-		return d.encode(val)
+		eb = d // an EncodeRLP implementation encoding its parts: write in place
 	case EncoderBuffer:
-		return d.buf.encode(val)
+		eb = d.buf
 	case *EncoderBuffer:
-		return d.buf.encode(val)
+		eb = d.buf
+	}
+	if eb != nil {
+		buf, err := appendValue(eb.buf, val)
+		eb.buf = buf
+		return err
 	}
 	b := getEncBuffer()
 	defer putEncBuffer(b)
-	if err := b.encode(val); err != nil {
+	buf, err := appendValue(b.buf, val)
+	b.buf = buf
+	if err != nil {
 		return err
 	}
-	_, err := w.Write(b.buf)
+	_, err = w.Write(buf)
 	return err
 }
 
@@ -39,56 +47,51 @@ func EncodeToBytes(val any) ([]byte, error) {
 	// A lone byte string needs no buffer: size the result exactly.
 	switch v := val.(type) {
 	case []byte:
-		return appendBytesValue(nil, v), nil
+		return appendBytesExact(v), nil
 	case string:
-		return appendBytesValue(nil, []byte(v)), nil
+		return appendBytesExact([]byte(v)), nil
 	}
 	b := getEncBuffer()
-	defer putEncBuffer(b)
-	if err := b.encode(val); err != nil {
-		return nil, err
+	buf, err := appendValue(b.buf, val)
+	var out []byte
+	if err == nil {
+		out = append([]byte(nil), buf...) // exact size, no zeroing
 	}
-	return append([]byte(nil), b.buf...), nil
+	b.buf = buf
+	putEncBuffer(b)
+	return out, err
 }
 
 // AppendEncoded appends the encoding of val to dst.
 func AppendEncoded(dst []byte, val any) ([]byte, error) {
-	b := encBufferPool.Get().(*encBuffer)
-	saved := b.buf
-	b.buf = dst
-	err := b.encode(val)
-	out := b.buf
-	b.buf = saved[:0]
-	encBufferPool.Put(b)
+	out, err := appendValue(dst, val)
 	if err != nil {
 		return dst, err
 	}
 	return out, nil
 }
 
-// appendBytesValue appends the string encoding of p to dst.
-func appendBytesValue(dst, p []byte) []byte {
+// appendBytesExact returns the string encoding of p in an exactly sized slice.
+func appendBytesExact(p []byte) []byte {
 	if len(p) == 1 && p[0] < strOffset {
-		return append(dst, p[0])
+		return []byte{p[0]}
 	}
-	if dst == nil {
-		dst = make([]byte, 0, headSize(uint64(len(p)))+len(p))
-	}
-	dst = appendHeader(dst, strOffset, uint64(len(p)))
-	return append(dst, p...)
+	var hdr [9]byte
+	h := appendHeader(hdr[:0], strOffset, uint64(len(p)))
+	// bytes.Join allocates without zeroing the memory it is about to fill.
+	return bytes.Join([][]byte{h, p}, nil)
 }
 
-func (b *encBuffer) encode(val any) error {
+func appendValue(buf []byte, val any) ([]byte, error) {
 	if val == nil {
-		b.buf = append(b.buf, listOffset) // like a nil interface value
-		return nil
+		return append(buf, listOffset), nil // like a nil interface value
 	}
 	rv := reflect.ValueOf(val)
 	ti := cachedTypeInfo(rv.Type())
 	if ti.encErr != nil {
-		return ti.encErr
+		return buf, ti.encErr
 	}
-	return ti.write(b, rv)
+	return ti.write(buf, rv)
 }
 
 func makeWriter(key typeKey) (writer, error) {
@@ -128,95 +131,99 @@ func makeWriter(key typeKey) (writer, error) {
 
 // callWriter runs ti's writer, checking for types that were still being built
 // (recursive types) when the caller was made.
-func callWriter(ti *typeinfo, b *encBuffer, v reflect.Value) error {
+func callWriter(ti *typeinfo, buf []byte, v reflect.Value) ([]byte, error) {
 	if ti.encErr != nil {
-		return ti.encErr
+		return buf, ti.encErr
 	}
-	return ti.write(b, v)
+	return ti.write(buf, v)
 }
 
-func writeRawValue(b *encBuffer, v reflect.Value) error {
-	b.buf = append(b.buf, v.Bytes()...)
-	return nil
+func writeRawValue(buf []byte, v reflect.Value) ([]byte, error) {
+	return append(buf, v.Bytes()...), nil
 }
 
-func writeUint(b *encBuffer, v reflect.Value) error {
-	b.buf = AppendUint64(b.buf, v.Uint())
-	return nil
+func writeUint(buf []byte, v reflect.Value) ([]byte, error) {
+	return AppendUint64(buf, v.Uint()), nil
 }
 
-func writeBool(b *encBuffer, v reflect.Value) error {
-	b.writeBool(v.Bool())
-	return nil
+func writeBool(buf []byte, v reflect.Value) ([]byte, error) {
+	return appendBool(buf, v.Bool()), nil
 }
 
-func writeString(b *encBuffer, v reflect.Value) error {
-	b.writeString(v.String())
-	return nil
+func writeString(buf []byte, v reflect.Value) ([]byte, error) {
+	return appendString(buf, v.String()), nil
 }
 
-func writeByteSlice(b *encBuffer, v reflect.Value) error {
-	b.writeBytes(v.Bytes())
-	return nil
+func writeByteSlice(buf []byte, v reflect.Value) ([]byte, error) {
+	return appendBytes(buf, v.Bytes()), nil
 }
 
-func writeByteArray(b *encBuffer, v reflect.Value) error {
+func writeByteArray(buf []byte, v reflect.Value) ([]byte, error) {
 	if !v.CanAddr() {
-		// Bytes needs addressable arrays; copy (rare: arrays in interfaces).
+		// Bytes needs an addressable array; copy (rare: arrays in interfaces).
 		c := reflect.New(v.Type()).Elem()
 		c.Set(v)
 		v = c
 	}
-	b.writeBytes(v.Bytes())
-	return nil
+	return appendBytes(buf, v.Bytes()), nil
 }
 
-func writeBigIntPtr(b *encBuffer, v reflect.Value) error {
+func writeBigIntPtr(buf []byte, v reflect.Value) ([]byte, error) {
 	i := v.Interface().(*big.Int)
 	if i == nil {
-		b.buf = append(b.buf, strOffset)
-		return nil
+		return append(buf, strOffset), nil
 	}
-	return b.writeBigInt(i)
+	return appendBigInt(buf, i)
 }
 
-func writeBigIntValue(b *encBuffer, v reflect.Value) error {
+func writeBigIntValue(buf []byte, v reflect.Value) ([]byte, error) {
 	if !v.CanAddr() {
 		c := reflect.New(v.Type()).Elem()
 		c.Set(v)
 		v = c
 	}
-	return b.writeBigInt(v.Addr().Interface().(*big.Int))
+	return appendBigInt(buf, v.Addr().Interface().(*big.Int))
 }
 
-func writeInterface(b *encBuffer, v reflect.Value) error {
+func writeInterface(buf []byte, v reflect.Value) ([]byte, error) {
 	if v.IsNil() {
-		b.buf = append(b.buf, listOffset)
-		return nil
+		return append(buf, listOffset), nil
 	}
 	e := v.Elem()
 	ti := cachedTypeInfo(e.Type())
 	if ti.encErr != nil {
-		return ti.encErr
+		return buf, ti.encErr
 	}
-	return ti.write(b, e)
+	return ti.write(buf, e)
+}
+
+// callEncoder runs a custom EncodeRLP with a buffer wrapping buf.
+func callEncoder(buf []byte, enc Encoder) ([]byte, error) {
+	b := encBufferPool.Get().(*encBuffer)
+	saved := b.buf
+	b.buf = buf
+	err := enc.EncodeRLP(b)
+	buf = b.buf
+	b.buf = saved[:0]
+	encBufferPool.Put(b)
+	return buf, err
 }
 
 func makeEncoderWriter(typ reflect.Type) writer {
 	if typ.Implements(encoderType) {
-		return func(b *encBuffer, v reflect.Value) error {
-			return v.Interface().(Encoder).EncodeRLP(b)
+		return func(buf []byte, v reflect.Value) ([]byte, error) {
+			return callEncoder(buf, v.Interface().(Encoder))
 		}
 	}
 	// Pointer receiver: call it on the value's address, or on a copy when the
 	// value is not addressable (e.g. passed to Encode directly).
-	return func(b *encBuffer, v reflect.Value) error {
+	return func(buf []byte, v reflect.Value) ([]byte, error) {
 		if !v.CanAddr() {
 			c := reflect.New(typ).Elem()
 			c.Set(v)
 			v = c
 		}
-		return v.Addr().Interface().(Encoder).EncodeRLP(b)
+		return callEncoder(buf, v.Addr().Interface().(Encoder))
 	}
 }
 
@@ -233,12 +240,11 @@ func makePtrWriter(key typeKey) (writer, error) {
 	if nk == nilString {
 		empty = strOffset
 	}
-	return func(b *encBuffer, v reflect.Value) error {
+	return func(buf []byte, v reflect.Value) ([]byte, error) {
 		if v.IsNil() {
-			b.buf = append(b.buf, empty)
-			return nil
+			return append(buf, empty), nil
 		}
-		return callWriter(ei, b, v.Elem())
+		return callWriter(ei, buf, v.Elem())
 	}, nil
 }
 
@@ -247,26 +253,26 @@ func makeListWriter(key typeKey) (writer, error) {
 	if ei.encErr != nil {
 		return nil, ei.encErr
 	}
-	if key.tail {
-		// Tail elements continue the enclosing struct's list.
-		return func(b *encBuffer, v reflect.Value) error {
-			for i := range v.Len() {
-				if err := callWriter(ei, b, v.Index(i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}, nil
-	}
-	return func(b *encBuffer, v reflect.Value) error {
-		l := b.list()
+	writeElems := func(buf []byte, v reflect.Value) ([]byte, error) {
+		var err error
 		for i := range v.Len() {
-			if err := callWriter(ei, b, v.Index(i)); err != nil {
-				return err
+			if buf, err = callWriter(ei, buf, v.Index(i)); err != nil {
+				return buf, err
 			}
 		}
-		b.listEnd(l)
-		return nil
+		return buf, nil
+	}
+	if key.tail {
+		// Tail elements continue the enclosing struct's list.
+		return writeElems, nil
+	}
+	return func(buf []byte, v reflect.Value) ([]byte, error) {
+		buf, l := listStart(buf)
+		buf, err := writeElems(buf, v)
+		if err != nil {
+			return buf, err
+		}
+		return listEnd(buf, l), nil
 	}, nil
 }
 
@@ -287,35 +293,22 @@ func makeStructWriter(typ reflect.Type) (writer, error) {
 			break
 		}
 	}
-	if firstOptional == len(fields) {
-		return func(b *encBuffer, v reflect.Value) error {
-			l := b.list()
-			for i := range fields {
-				f := &fields[i]
-				if err := callWriter(f.info, b, v.Field(f.index)); err != nil {
-					return err
-				}
-			}
-			b.listEnd(l)
-			return nil
-		}, nil
-	}
-	return func(b *encBuffer, v reflect.Value) error {
-		// Omit trailing optional fields that hold their zero value.
+	return func(buf []byte, v reflect.Value) ([]byte, error) {
 		last := len(fields) - 1
+		// Omit trailing optional fields that hold their zero value.
 		for ; last >= firstOptional; last-- {
 			if !v.Field(fields[last].index).IsZero() {
 				break
 			}
 		}
-		l := b.list()
+		buf, l := listStart(buf)
+		var err error
 		for i := range fields[:last+1] {
 			f := &fields[i]
-			if err := callWriter(f.info, b, v.Field(f.index)); err != nil {
-				return err
+			if buf, err = callWriter(f.info, buf, v.Field(f.index)); err != nil {
+				return buf, err
 			}
 		}
-		b.listEnd(l)
-		return nil
+		return listEnd(buf, l), nil
 	}, nil
 }

@@ -50,8 +50,10 @@ const MaxDepth = 1024
 
 // parseHeader reads the header at the start of b and returns the kind, the
 // header length and the payload size. For Byte, hdr is 0 and size 1, so that
-// b[hdr:hdr+size] is the content in every case. It validates canonical form
-// and that the payload fits in b.
+// b[hdr:hdr+size] is the content in every case. It validates the canonical
+// form of the header and that the payload fits in b, but not the payload
+// itself: see checkSingleByte.
+
 func parseHeader(b []byte) (k Kind, hdr int, size uint64, err error) {
 	if len(b) == 0 {
 		return 0, 0, 0, io.ErrUnexpectedEOF
@@ -60,15 +62,7 @@ func parseHeader(b []byte) (k Kind, hdr int, size uint64, err error) {
 	case c < strOffset:
 		return Byte, 0, 1, nil
 	case c <= longStrOffset:
-		size = uint64(c - strOffset)
-		// A single byte below 0x80 must be encoded as itself.
-		if size == 1 && (len(b) < 2 || b[1] < strOffset) {
-			if len(b) < 2 {
-				return 0, 0, 0, ErrValueTooLarge
-			}
-			return 0, 0, 0, ErrCanonSize
-		}
-		k, hdr = String, 1
+		k, hdr, size = String, 1, uint64(c-strOffset)
 	case c < listOffset:
 		k = String
 		hdr, size, err = parseLongSize(b, c-longStrOffset)
@@ -85,6 +79,15 @@ func parseHeader(b []byte) (k Kind, hdr int, size uint64, err error) {
 		return 0, 0, 0, ErrValueTooLarge
 	}
 	return k, hdr, size, nil
+}
+
+// checkSingleByte rejects a string payload that is a single byte below 0x80:
+// such a byte must be encoded as itself.
+func checkSingleByte(payload []byte) error {
+	if len(payload) == 1 && payload[0] < strOffset {
+		return ErrCanonSize
+	}
+	return nil
 }
 
 // parseLongSize decodes the n-byte big-endian size following a long-form
@@ -109,6 +112,9 @@ func parseLongSize(b []byte, n byte) (hdr int, size uint64, err error) {
 // after it. For Byte, content is the byte itself.
 func Split(b []byte) (k Kind, content, rest []byte, err error) {
 	k, hdr, size, err := parseHeader(b)
+	if err == nil && k == String {
+		err = checkSingleByte(b[hdr : hdr+int(size)])
+	}
 	if err != nil {
 		return 0, nil, b, err
 	}
@@ -178,7 +184,10 @@ func beUint(b []byte) (uint64, error) {
 func CountValues(b []byte) (int, error) {
 	n := 0
 	for len(b) > 0 {
-		_, hdr, size, err := parseHeader(b)
+		k, hdr, size, err := parseHeader(b)
+		if err == nil && k == String {
+			err = checkSingleByte(b[hdr : hdr+int(size)])
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -190,7 +199,7 @@ func CountValues(b []byte) (int, error) {
 
 // validate checks that b holds exactly one value whose nested structure is
 // canonical throughout. It works iteratively so deep nesting cannot exhaust
-// the stack.
+// the stack; depth is the nesting level b sits at.
 func validate(b []byte, depth int) error {
 	// ends holds, for each open list, the number of bytes of b left after it.
 	var stackBuf [16]int
@@ -203,12 +212,18 @@ func validate(b []byte, depth int) error {
 		return ErrMoreThanOneValue
 	}
 	for len(b) > 0 {
-		k, hdr, size, err := parseHeader(b)
-		if err != nil {
-			return err
+		elem, bounded := b, false
+		if len(ends) > 0 {
+			elem, bounded = b[:len(b)-ends[len(ends)-1]], true
 		}
-		if len(ends) > 0 && uint64(len(b)-ends[len(ends)-1]) < uint64(hdr)+size {
-			return ErrElemTooLarge
+		k, hdr, size, err := parseHeader(elem)
+		if err != nil {
+			return boundErr(err, bounded)
+		}
+		if k == String {
+			if err := checkSingleByte(elem[hdr : hdr+int(size)]); err != nil {
+				return err
+			}
 		}
 		if k == List {
 			if depth+len(ends) >= MaxDepth {
@@ -224,6 +239,18 @@ func validate(b []byte, depth int) error {
 		}
 	}
 	return nil
+}
+
+// boundErr maps a parse error for input cut at a list boundary: running out
+// of bytes there means the element is larger than its list.
+func boundErr(err error, bounded bool) error {
+	if err == io.ErrUnexpectedEOF || err == ErrValueTooLarge {
+		if bounded {
+			return ErrElemTooLarge
+		}
+		return ErrValueTooLarge
+	}
+	return err
 }
 
 // AppendUint64 appends the RLP encoding of i to b.

@@ -26,8 +26,11 @@ const readChunk = 64 << 10
 //
 // A Stream is not safe for concurrent use.
 type Stream struct {
-	// Slice input: src holds the unread input. Used when r == nil.
+	// Slice input, used when r == nil: src[pos:] is unread. (An index rather
+	// than re-slicing src keeps pointer writes, and GC write barriers, out of
+	// the hot path.)
 	src []byte
+	pos int
 	// Reader input.
 	r         ByteReader
 	remaining uint64 // unread bytes of the input, if limited
@@ -90,7 +93,7 @@ func (s *Stream) Reset(r io.Reader, inputLimit uint64) {
 }
 
 func (s *Stream) resetSlice(b []byte) {
-	s.src = b
+	s.src, s.pos = b, 0
 	s.r = nil
 	s.remaining, s.limited = 0, false
 	s.resetState()
@@ -132,27 +135,26 @@ func (s *Stream) Kind() (Kind, uint64, error) {
 
 // sliceKind parses the next header from src and consumes it.
 func (s *Stream) sliceKind() (Kind, uint64, error) {
-	if len(s.src) == 0 {
-		if len(s.stack) == 0 {
-			return 0, 0, io.EOF
-		}
-		return 0, 0, ErrValueTooLarge
+	if s.pos >= len(s.src) && len(s.stack) == 0 {
+		return 0, 0, io.EOF
 	}
-	k, hdr, size, err := parseHeader(s.src)
+	// Parse within the innermost list so that overruns are reported against
+	// it (ErrElemTooLarge), as reading from a reader would.
+	b := s.src[s.pos:]
+	bounded := false
+	if len(s.stack) > 0 && s.stack[len(s.stack)-1] <= uint64(len(b)) {
+		b, bounded = b[:s.stack[len(s.stack)-1]], true
+	}
+	k, hdr, size, err := parseHeader(b)
 	if err != nil {
-		if err == io.ErrUnexpectedEOF {
-			err = ErrValueTooLarge
-		}
-		return 0, 0, err
+		return 0, 0, boundErr(err, bounded)
 	}
 	if k == Byte {
 		hdr, size = 1, 0
-		s.byteval = s.src[0]
+		s.byteval = s.src[s.pos]
 	}
-	if err := s.consumeList(uint64(hdr)); err != nil {
-		return 0, 0, err
-	}
-	s.src = s.src[hdr:]
+	s.consumeList(uint64(hdr))
+	s.pos += hdr
 	return k, size, nil
 }
 
@@ -267,9 +269,10 @@ func (s *Stream) payload(size uint64) ([]byte, error) {
 	s.kind = -1
 	if s.r == nil {
 		s.consumeList(size)
-		b := s.src[:size:size]
-		s.src = s.src[size:]
-		return b, nil
+		end := s.pos + int(size)
+		b := s.src[s.pos:end:end]
+		s.pos = end
+		return b, checkSingleByte(b)
 	}
 	var b []byte
 	var err error
@@ -292,11 +295,7 @@ func (s *Stream) payload(size uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Slice input rejects this in parseHeader; a reader cannot peek at it.
-	if size == 1 && b[0] < strOffset {
-		return nil, ErrCanonSize
-	}
-	return b, nil
+	return b, checkSingleByte(b)
 }
 
 // payloadCopy is like payload but returns memory owned by the caller.
@@ -394,18 +393,15 @@ func (s *Stream) ReadBytes(b []byte) error {
 // exactly the payload's size.
 func (s *Stream) readString(b []byte) error {
 	if s.r == nil {
-		p, _ := s.payload(uint64(len(b)))
+		p, err := s.payload(uint64(len(b)))
 		copy(b, p)
-		return nil
+		return err
 	}
 	s.kind = -1
 	if err := s.readFull(b); err != nil {
 		return err
 	}
-	if len(b) == 1 && b[0] < strOffset {
-		return ErrCanonSize
-	}
-	return nil
+	return checkSingleByte(b)
 }
 
 // Raw reads the next value and returns its complete encoding, header included.
@@ -425,8 +421,7 @@ func (s *Stream) Raw() ([]byte, error) {
 	case s.r == nil:
 		s.consumeList(size)
 		out = make([]byte, hdr+size)
-		copy(out[hdr:], s.src[:size])
-		s.src = s.src[size:]
+		s.pos += copy(out[hdr:], s.src[s.pos:s.pos+int(size)])
 	case !s.limited && size > readChunk:
 		if out, err = s.readGrowing(make([]byte, hdr, hdr+readChunk), size); err != nil {
 			return nil, err
@@ -574,6 +569,9 @@ func (s *Stream) decodeBigInt(dst *big.Int) error {
 	}
 	switch kind {
 	case Byte:
+		if s.byteval == 0 {
+			return ErrCanonInt // zero is the empty string
+		}
 		s.kind = -1
 		dst.SetUint64(uint64(s.byteval))
 		return nil

@@ -11,7 +11,7 @@ import (
 
 type (
 	decoder func(*Stream, reflect.Value) error
-	writer  func(*encBuffer, reflect.Value) error
+	writer  func([]byte, reflect.Value) ([]byte, error)
 )
 
 // typeinfo holds the encoder and decoder built once per type (and tags).
