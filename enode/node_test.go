@@ -25,15 +25,6 @@ func testKey(t testing.TB) *crypto.PrivateKey {
 	return k
 }
 
-func newKey(t testing.TB) *crypto.PrivateKey {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func signed(t testing.TB, key *crypto.PrivateKey, entries ...enr.Entry) *enr.Record {
 	t.Helper()
 	var r enr.Record
