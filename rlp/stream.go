@@ -127,8 +127,14 @@ func (s *Stream) Kind() (Kind, uint64, error) {
 	} else {
 		s.kind, s.size, s.kindErr = s.readerKind()
 	}
-	if s.kindErr == nil && inList && s.size > s.stack[len(s.stack)-1] {
-		s.kindErr = ErrElemTooLarge
+	// Bounding sizes here protects every reader of the value from allocating
+	// for a size the input cannot hold.
+	if s.kindErr == nil {
+		if inList && s.size > s.stack[len(s.stack)-1] {
+			s.kindErr = ErrElemTooLarge
+		} else if s.limited && s.size > s.remaining {
+			s.kindErr = ErrValueTooLarge
+		}
 	}
 	return s.kind, s.size, s.kindErr
 }
@@ -175,21 +181,18 @@ func (s *Stream) readerKind() (Kind, uint64, error) {
 		s.byteval = b
 		return Byte, 0, nil
 	case b <= longStrOffset:
-		return String, uint64(b - strOffset), nil
+		k, size = String, uint64(b-strOffset)
 	case b < listOffset:
 		k = String
 		size, err = s.readSize(b - longStrOffset)
 	case b <= longListOff:
-		return List, uint64(b - listOffset), nil
+		k, size = List, uint64(b-listOffset)
 	default:
 		k = List
 		size, err = s.readSize(b - longListOff)
 	}
 	if err != nil {
 		return 0, 0, err
-	}
-	if s.limited && size > s.remaining {
-		return 0, 0, ErrValueTooLarge
 	}
 	return k, size, nil
 }
