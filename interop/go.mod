@@ -7,6 +7,13 @@ require (
 	github.com/trellis-p2p/trellis v0.0.0
 )
 
-require github.com/holiman/uint256 v1.3.2 // indirect
+require (
+	github.com/ProjectZKM/Ziren/crates/go-runtime/zkvm_runtime v0.0.0-20251001021608-1fe7b43fc4d6 // indirect
+	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
+	github.com/golang/snappy v1.0.1-0.20260716114414-9ae09f520e93 // indirect
+	github.com/holiman/uint256 v1.3.2 // indirect
+	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
 
 replace github.com/trellis-p2p/trellis => ../
