@@ -2,11 +2,9 @@ package rlp
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"math/big"
 	"net"
-	"os"
 	"reflect"
 	"testing"
 )
@@ -74,59 +72,13 @@ var fuzzTargets = []struct {
 
 func addVectorSeeds(f *testing.F) {
 	for _, file := range []string{"rlptest.json", "invalidRLPTest.json", "randomRLPTest-example.json"} {
-		data, err := os.ReadFile("testdata/" + file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, m := range extractHex(data) {
-			f.Add(m)
+		for _, vec := range loadVectors(f, file) {
+			f.Add(unhex(f, vec.Out))
 		}
 	}
 	for _, tt := range decTests {
 		f.Add(unhexMust(tt.input))
 	}
-}
-
-// extractHex returns every "0x..." string in a vector file.
-func extractHex(data []byte) [][]byte {
-	var out [][]byte
-	for {
-		i := bytes.Index(data, []byte(`"0x`))
-		if i < 0 {
-			return out
-		}
-		data = data[i+3:]
-		j := bytes.IndexByte(data, '"')
-		if b, err := hexDecode(string(data[:j])); err == nil {
-			out = append(out, b)
-		}
-		data = data[j:]
-	}
-}
-
-func hexDecode(s string) ([]byte, error) {
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		hi, ok1 := hexNibble(s[2*i])
-		lo, ok2 := hexNibble(s[2*i+1])
-		if !ok1 || !ok2 {
-			return nil, errors.New("bad hex")
-		}
-		b[i] = hi<<4 | lo
-	}
-	return b, nil
-}
-
-func hexNibble(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // rootErr strips DecodeError wrappers.

@@ -19,7 +19,7 @@ type vector struct {
 	Out string          `json:"out"`
 }
 
-func loadVectors(t *testing.T, file string) map[string]vector {
+func loadVectors(t testing.TB, file string) map[string]vector {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + file)
 	if err != nil {
