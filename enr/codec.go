@@ -1,6 +1,7 @@
 package enr
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -132,7 +133,7 @@ func (r *Record) decodeOwned(raw []byte) error {
 		}
 		v, content = content[:len(content)-len(rest)], rest
 		if i > 0 {
-			switch c := strings.Compare(string(k), string(pairs[i-1].k)); {
+			switch c := bytes.Compare(k, pairs[i-1].k); {
 			case c == 0:
 				return fmt.Errorf("%w: %q", ErrDuplicateKey, k)
 			case c < 0:

@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // SizeLimit is the largest encoded record, signature included, that may be
@@ -109,9 +108,19 @@ func (r *Record) RawValue(key string) ([]byte, bool) {
 }
 
 func (r *Record) find(key string) (int, bool) {
-	return slices.BinarySearchFunc(r.pairs, key, func(p pair, k string) int {
-		return strings.Compare(string(p.k), k)
-	})
+	// A hand-written binary search: comparing string(k) with key directly
+	// lets the compiler skip converting the key, which a comparison
+	// function would have to do.
+	lo, hi := 0, len(r.pairs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if string(r.pairs[m].k) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(r.pairs) && string(r.pairs[lo].k) == key
 }
 
 // Load decodes the value stored under e.ENRKey() into e, which must be a
