@@ -3,6 +3,7 @@ package rlpx
 import (
 	crand "crypto/rand"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -165,6 +166,9 @@ func (c *Conn) ReadMsg() (code uint64, data []byte, wireSize int, err error) {
 	}
 	bodyLen := paddedLen(fsize) + macLen
 	if err := rd.buf.fill(c.conn, bodyLen); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return 0, nil, 0, c.readFailed(err)
 	}
 	frame, err := rd.fr.openBody(rd.buf.next(bodyLen), fsize)

@@ -3,6 +3,7 @@ package rlpx
 import (
 	"crypto/cipher"
 	"crypto/subtle"
+	"hash"
 
 	"github.com/trellis-p2p/trellis/rlpx/internal/keccak"
 )
@@ -27,20 +28,28 @@ import (
 type macState struct {
 	k     keccak.State
 	block cipher.Block // AES-256(mac-secret)
+	// foreign, when set, replaces k: a Keccak-256 passed to
+	// InitWithSecrets whose state cannot be copied into ours.
+	foreign hash.Hash
 
 	last      [keccak.Size]byte // digest of k, when lastValid
 	lastValid bool
 }
 
-func (m *macState) init(block cipher.Block, k *keccak.State) {
+func (m *macState) init(block cipher.Block, k *keccak.State, foreign hash.Hash) {
 	m.k = *k
+	m.foreign = foreign
 	m.block = block
 	m.lastValid = false
 }
 
 func (m *macState) digest() *[keccak.Size]byte {
 	if !m.lastValid {
-		m.k.Sum256(&m.last)
+		if m.foreign != nil {
+			m.foreign.Sum(m.last[:0])
+		} else {
+			m.k.Sum256(&m.last)
+		}
 		m.lastValid = true
 	}
 	return &m.last
@@ -48,7 +57,11 @@ func (m *macState) digest() *[keccak.Size]byte {
 
 // absorb feeds ciphertext into the running hash.
 func (m *macState) absorb(p []byte) {
-	m.k.Write(p)
+	if m.foreign != nil {
+		m.foreign.Write(p)
+	} else {
+		m.k.Write(p)
+	}
 	m.lastValid = false
 }
 

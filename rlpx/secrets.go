@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding"
 	"errors"
-	"fmt"
 	"hash"
 
 	"github.com/trellis-p2p/trellis/crypto"
@@ -21,9 +20,11 @@ import (
 //	mac-secret    = keccak256(ephemeral-key || aes-secret)
 //
 // EgressMAC and IngressMAC are Keccak-256 states already seeded with
-// (mac-secret ^ nonce) and the handshake packet. Any Keccak-256
-// implementation that can serialise its state in the x/crypto/sha3 format
-// (crypto.NewKeccak256 can) may be passed to InitWithSecrets.
+// (mac-secret ^ nonce) and the handshake packet. InitWithSecrets accepts
+// any Keccak-256 hash.Hash: states it can copy (its own, or any that
+// serialise in the x/crypto/sha3 format) run on the package's allocation-free
+// sponge; others are used through hash.Hash, more slowly, and are owned by
+// the Conn from then on.
 type Secrets struct {
 	AES, MAC              []byte
 	EgressMAC, IngressMAC hash.Hash
@@ -93,38 +94,32 @@ func sessionFromSecrets(sec *Secrets, r *frameReader, w *frameWriter) error {
 	if err != nil {
 		return err
 	}
-	egress, err := importKeccak(sec.EgressMAC)
-	if err != nil {
-		return fmt.Errorf("rlpx: EgressMAC: %w", err)
+	if sec.EgressMAC == nil || sec.IngressMAC == nil {
+		return errMissingMAC
 	}
-	ingress, err := importKeccak(sec.IngressMAC)
-	if err != nil {
-		return fmt.Errorf("rlpx: IngressMAC: %w", err)
-	}
+	egress, egressForeign := importKeccak(sec.EgressMAC)
+	ingress, ingressForeign := importKeccak(sec.IngressMAC)
 	var iv [aes.BlockSize]byte
 	w.enc = cipher.NewCTR(encBlock, iv[:])
-	w.mac.init(macBlock, &egress)
+	w.mac.init(macBlock, &egress, egressForeign)
 	r.dec = cipher.NewCTR(encBlock, iv[:])
-	r.mac.init(macBlock, &ingress)
+	r.mac.init(macBlock, &ingress, ingressForeign)
 	return nil
 }
 
-// importKeccak copies a Keccak-256 state: ours directly, any other through
-// its binary serialisation.
-func importKeccak(h hash.Hash) (keccak.State, error) {
-	var s keccak.State
+var errMissingMAC = errors.New("rlpx: EgressMAC and IngressMAC must be set")
+
+// importKeccak copies a Keccak-256 state into ours: directly, or through
+// the x/crypto/sha3 serialisation. When neither works it returns h itself
+// as the foreign state to use instead.
+func importKeccak(h hash.Hash) (s keccak.State, foreign hash.Hash) {
 	switch h := h.(type) {
 	case *keccak.State:
 		return *h, nil
 	case encoding.BinaryMarshaler:
-		b, err := h.MarshalBinary()
-		if err != nil {
-			return s, err
+		if b, err := h.MarshalBinary(); err == nil && s.UnmarshalBinary(b) == nil {
+			return s, nil
 		}
-		return s, s.UnmarshalBinary(b)
-	case nil:
-		return s, errors.New("missing MAC state")
-	default:
-		return s, fmt.Errorf("MAC state %T cannot be serialised", h)
 	}
+	return s, h
 }

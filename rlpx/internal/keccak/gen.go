@@ -12,9 +12,9 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
-	"flag"
 	"log"
 	"os"
 )
