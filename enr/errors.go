@@ -39,7 +39,7 @@ var (
 	// ErrMissingScheme: the record has no "id" entry.
 	ErrMissingScheme = errors.New(`enr: record has no identity scheme ("id")`)
 	// ErrUnknownScheme: the record's identity scheme is not among those
-	// accepted by the verifier.
+	// accepted by the verifier, or its "id" value is not an RLP string.
 	ErrUnknownScheme = errors.New("enr: unknown identity scheme")
 	// ErrInvalidSig: the signature does not verify under the identity scheme.
 	ErrInvalidSig = errors.New("enr: invalid signature")

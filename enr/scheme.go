@@ -43,7 +43,7 @@ func (m SchemeMap) lookup(r *Record) (IdentityScheme, error) {
 		if IsNotFound(err) {
 			return nil, ErrMissingScheme
 		}
-		return nil, fmt.Errorf("%w: %w", ErrMissingScheme, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnknownScheme, err)
 	}
 	s := m[string(id)]
 	if s == nil {
