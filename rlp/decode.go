@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // Decoder is implemented by types that decode themselves. DecodeRLP must read
@@ -22,10 +23,10 @@ var streamPool = sync.Pool{New: func() any { return new(Stream) }}
 // NewStream(r, limit).Decode to bound it.
 func Decode(r io.Reader, val any) error {
 	s := streamPool.Get().(*Stream)
-	defer streamPool.Put(s)
 	s.Reset(r, 0)
 	err := s.Decode(val)
 	s.r = nil
+	streamPool.Put(s)
 	return err
 }
 
@@ -43,6 +44,35 @@ func DecodeBytes(b []byte, val any) error {
 	return err
 }
 
+// Decode decodes the next value into the value pointed to by val. See the
+// package documentation for the rules.
+func (s *Stream) Decode(val any) error {
+	if val == nil {
+		return ErrDecodeIntoNil
+	}
+	typ := reflect.TypeOf(val)
+	if typ.Kind() != reflect.Pointer {
+		return ErrNoPointer
+	}
+	// A pointer is held directly in the interface's data word.
+	p := (*eface)(unsafe.Pointer(&val)).data
+	if p == nil {
+		return ErrDecodeIntoNil
+	}
+	ti := cachedTypeInfo(typ.Elem())
+	if ti.decErr != nil {
+		return ti.decErr
+	}
+	err := ti.decode(s, p)
+	if de, ok := err.(*DecodeError); ok {
+		de.Root = typ.Elem()
+	}
+	return err
+}
+
+// decoder decodes the next value of the stream into the value at p.
+type decoder func(s *Stream, p unsafe.Pointer) error
+
 func makeDecoder(key typeKey) (decoder, error) {
 	typ := key.typ
 	kind := typ.Kind()
@@ -56,27 +86,29 @@ func makeDecoder(key typeKey) (decoder, error) {
 	case kind == reflect.Pointer:
 		return makePtrDecoder(key)
 	case reflect.PointerTo(typ).Implements(decoderType):
-		return decodeDecoder, nil
+		return makeDecoderDecoder(typ), nil
 	case isUint(kind):
-		return decodeUint, nil
+		return makeUintDecoder(typ), nil
 	case kind == reflect.Bool:
 		return decodeBool, nil
 	case kind == reflect.String:
-		return decodeString, nil
+		return makeStringDecoder(typ), nil
 	case (kind == reflect.Slice || kind == reflect.Array) && isByteElem(typ.Elem()):
 		if kind == reflect.Array {
-			return decodeByteArray, nil
+			return makeByteArrayDecoder(typ), nil
 		}
-		return decodeByteSlice, nil
-	case kind == reflect.Slice || kind == reflect.Array:
-		return makeListDecoder(key)
+		return makeByteSliceDecoder(typ), nil
+	case kind == reflect.Slice:
+		return makeSliceDecoder(key)
+	case kind == reflect.Array:
+		return makeArrayDecoder(typ)
 	case kind == reflect.Struct:
 		return makeStructDecoder(typ)
 	case kind == reflect.Interface:
 		if typ.NumMethod() != 0 {
 			return nil, unsupported(typ)
 		}
-		return decodeInterface, nil
+		return makeInterfaceDecoder(typ), nil
 	default:
 		return nil, unsupported(typ)
 	}
@@ -84,95 +116,133 @@ func makeDecoder(key typeKey) (decoder, error) {
 
 // callDecoder runs ti's decoder. The error check covers typeinfos that were
 // still being built (recursive types) when the caller was made.
-func callDecoder(ti *typeinfo, s *Stream, v reflect.Value) error {
+func callDecoder(ti *typeinfo, s *Stream, p unsafe.Pointer) error {
 	if ti.decErr != nil {
 		return ti.decErr
 	}
-	return ti.decode(s, v)
+	return ti.decode(s, p)
 }
 
-func decodeRawValue(s *Stream, v reflect.Value) error {
+func decodeRawValue(s *Stream, p unsafe.Pointer) error {
 	b, err := s.Raw()
 	if err != nil {
-		return wrapErr(err, v.Type())
+		return wrapErr(err, rawValueType)
 	}
-	v.SetBytes(b)
+	*(*[]byte)(p) = b
 	return nil
 }
 
-func decodeUint(s *Stream, v reflect.Value) error {
-	i, err := s.uint(v.Type().Bits())
-	if err != nil {
-		return wrapErr(err, v.Type())
+func makeUintDecoder(typ reflect.Type) decoder {
+	switch typ.Size() {
+	case 1:
+		return func(s *Stream, p unsafe.Pointer) error {
+			x, err := s.uint(8)
+			if err != nil {
+				return wrapErr(err, typ)
+			}
+			*(*uint8)(p) = uint8(x)
+			return nil
+		}
+	case 2:
+		return func(s *Stream, p unsafe.Pointer) error {
+			x, err := s.uint(16)
+			if err != nil {
+				return wrapErr(err, typ)
+			}
+			*(*uint16)(p) = uint16(x)
+			return nil
+		}
+	case 4:
+		return func(s *Stream, p unsafe.Pointer) error {
+			x, err := s.uint(32)
+			if err != nil {
+				return wrapErr(err, typ)
+			}
+			*(*uint32)(p) = uint32(x)
+			return nil
+		}
+	default:
+		return func(s *Stream, p unsafe.Pointer) error {
+			x, err := s.uint(64)
+			if err != nil {
+				return wrapErr(err, typ)
+			}
+			*(*uint64)(p) = x
+			return nil
+		}
 	}
-	v.SetUint(i)
-	return nil
 }
 
-func decodeBool(s *Stream, v reflect.Value) error {
+var boolType = reflect.TypeFor[bool]()
+
+func decodeBool(s *Stream, p unsafe.Pointer) error {
 	b, err := s.Bool()
 	if err != nil {
-		return wrapErr(err, v.Type())
+		return wrapErr(err, boolType)
 	}
-	v.SetBool(b)
+	*(*bool)(p) = b
 	return nil
 }
 
-func decodeString(s *Stream, v reflect.Value) error {
-	kind, size, err := s.Kind()
-	if err != nil {
-		return wrapErr(err, v.Type())
-	}
-	switch kind {
-	case Byte:
-		s.kind = -1
-		b := [1]byte{s.byteval}
-		v.SetString(string(b[:])) // one-byte strings are static: no allocation
-	case String:
-		b, err := s.payload(size)
+func makeStringDecoder(typ reflect.Type) decoder {
+	return func(s *Stream, p unsafe.Pointer) error {
+		kind, size, err := s.Kind()
 		if err != nil {
-			return wrapErr(err, v.Type())
+			return wrapErr(err, typ)
 		}
-		v.SetString(string(b))
-	default:
-		return wrapErr(ErrExpectedString, v.Type())
+		switch kind {
+		case Byte:
+			s.kind = -1
+			b := [1]byte{s.byteval}
+			*(*string)(p) = string(b[:]) // one-byte strings are static: no allocation
+			return nil
+		case String:
+			b, err := s.payload(size)
+			if err != nil {
+				return wrapErr(err, typ)
+			}
+			*(*string)(p) = string(b)
+			return nil
+		default:
+			return wrapErr(ErrExpectedString, typ)
+		}
 	}
-	return nil
 }
 
-func decodeByteSlice(s *Stream, v reflect.Value) error {
-	b, err := s.Bytes()
-	if err != nil {
-		return wrapErr(err, v.Type())
+func makeByteSliceDecoder(typ reflect.Type) decoder {
+	return func(s *Stream, p unsafe.Pointer) error {
+		b, err := s.Bytes()
+		if err != nil {
+			return wrapErr(err, typ)
+		}
+		*(*[]byte)(p) = b
+		return nil
 	}
-	v.SetBytes(b)
-	return nil
 }
 
-func decodeByteArray(s *Stream, v reflect.Value) error {
-	kind, size, err := s.Kind()
-	if err != nil {
-		return wrapErr(err, v.Type())
-	}
-	n := uint64(v.Len())
-	switch kind {
-	case Byte:
-		if n != 1 {
-			return wrapErr(lengthErr(1, n), v.Type())
+func makeByteArrayDecoder(typ reflect.Type) decoder {
+	n := typ.Len()
+	return func(s *Stream, p unsafe.Pointer) error {
+		kind, size, err := s.Kind()
+		if err != nil {
+			return wrapErr(err, typ)
 		}
-		s.kind = -1
-		v.Index(0).SetUint(uint64(s.byteval))
-		return nil
-	case String:
-		if size != n {
-			return wrapErr(lengthErr(size, n), v.Type())
+		switch kind {
+		case Byte:
+			if n != 1 {
+				return wrapErr(lengthErr(1, uint64(n)), typ)
+			}
+			s.kind = -1
+			*(*byte)(p) = s.byteval
+			return nil
+		case String:
+			if size != uint64(n) {
+				return wrapErr(lengthErr(size, uint64(n)), typ)
+			}
+			return wrapErr(s.readString(unsafe.Slice((*byte)(p), n)), typ)
+		default:
+			return wrapErr(ErrExpectedString, typ)
 		}
-		if err := s.readString(arrayBytes(v)); err != nil {
-			return wrapErr(err, v.Type())
-		}
-		return nil
-	default:
-		return wrapErr(ErrExpectedString, v.Type())
 	}
 }
 
@@ -183,39 +253,43 @@ func lengthErr(got, want uint64) error {
 	return ErrStringTooShort
 }
 
-// arrayBytes returns the memory of the byte array v. v is always addressable
-// here: Decode works through a pointer.
-func arrayBytes(v reflect.Value) []byte {
-	return v.Bytes()
-}
-
-func decodeBigIntPtr(s *Stream, v reflect.Value) error {
-	i, _ := v.Interface().(*big.Int)
+func decodeBigIntPtr(s *Stream, p unsafe.Pointer) error {
+	pp := (**big.Int)(p)
+	i := *pp
 	if i == nil {
 		i = new(big.Int)
-		v.Set(reflect.ValueOf(i))
 	}
-	return wrapErr(s.decodeBigInt(i), v.Type())
-}
-
-func decodeBigIntValue(s *Stream, v reflect.Value) error {
-	return wrapErr(s.decodeBigInt(v.Addr().Interface().(*big.Int)), v.Type())
-}
-
-func decodeDecoder(s *Stream, v reflect.Value) error {
-	return wrapErr(v.Addr().Interface().(Decoder).DecodeRLP(s), v.Type())
-}
-
-func decodeInterface(s *Stream, v reflect.Value) error {
-	x, err := decodeAny(s)
-	if err != nil {
-		return wrapErr(err, v.Type())
+	if err := s.decodeBigInt(i); err != nil {
+		return wrapErr(err, bigIntPtr)
 	}
-	v.Set(reflect.ValueOf(x))
+	*pp = i
 	return nil
 }
 
-// decodeAny decodes one value generically: []byte for strings, []any for lists.
+func decodeBigIntValue(s *Stream, p unsafe.Pointer) error {
+	return wrapErr(s.decodeBigInt((*big.Int)(p)), bigIntType)
+}
+
+func makeDecoderDecoder(typ reflect.Type) decoder {
+	return func(s *Stream, p unsafe.Pointer) error {
+		dec := reflect.NewAt(typ, p).Interface().(Decoder)
+		return wrapErr(dec.DecodeRLP(s), typ)
+	}
+}
+
+// makeInterfaceDecoder decodes into an empty interface: []byte for strings,
+// []any for lists.
+func makeInterfaceDecoder(typ reflect.Type) decoder {
+	return func(s *Stream, p unsafe.Pointer) error {
+		x, err := decodeAny(s)
+		if err != nil {
+			return wrapErr(err, typ)
+		}
+		*(*any)(p) = x
+		return nil
+	}
+}
+
 func decodeAny(s *Stream) (any, error) {
 	kind, _, err := s.Kind()
 	if err != nil {
@@ -249,98 +323,96 @@ func makePtrDecoder(key typeKey) (decoder, error) {
 	if ei.decErr != nil {
 		return nil, ei.decErr
 	}
+	// decodeElem decodes into the pointee, allocating it if the pointer is nil.
+	decodeElem := func(s *Stream, pp *unsafe.Pointer) error {
+		if *pp != nil {
+			return callDecoder(ei, s, *pp)
+		}
+		np := reflect.New(etype).UnsafePointer()
+		if err := callDecoder(ei, s, np); err != nil {
+			return err
+		}
+		*pp = np
+		return nil
+	}
 	if !key.nilOK {
-		return func(s *Stream, v reflect.Value) error {
-			if v.IsNil() {
-				p := reflect.New(etype)
-				if err := callDecoder(ei, s, p.Elem()); err != nil {
-					return err
-				}
-				v.Set(p)
-				return nil
-			}
-			return callDecoder(ei, s, v.Elem())
+		return func(s *Stream, p unsafe.Pointer) error {
+			return decodeElem(s, (*unsafe.Pointer)(p))
 		}, nil
 	}
+	typ := key.typ
 	want := String
 	if key.nilKind == nilList {
 		want = List
 	}
-	return func(s *Stream, v reflect.Value) error {
+	return func(s *Stream, p unsafe.Pointer) error {
+		pp := (*unsafe.Pointer)(p)
 		kind, size, err := s.Kind()
 		if err != nil {
-			v.SetZero()
-			return wrapErr(err, v.Type())
+			*pp = nil
+			return wrapErr(err, typ)
 		}
 		if kind != Byte && size == 0 {
 			if kind != want {
-				return wrapErr(ErrWrongEmptyKind, v.Type())
+				return wrapErr(ErrWrongEmptyKind, typ)
 			}
 			s.kind = -1 // the header was all of the empty value
-			v.SetZero()
+			*pp = nil
 			return nil
 		}
-		p := v
-		if v.IsNil() {
-			p = reflect.New(etype)
-		}
-		if err := callDecoder(ei, s, p.Elem()); err != nil {
-			return err
-		}
-		v.Set(p)
-		return nil
+		return decodeElem(s, pp)
 	}, nil
 }
 
-func makeListDecoder(key typeKey) (decoder, error) {
+func makeArrayDecoder(typ reflect.Type) (decoder, error) {
+	ei := elemInfo(typ.Elem())
+	if ei.decErr != nil {
+		return nil, ei.decErr
+	}
+	n, esize := typ.Len(), typ.Elem().Size()
+	return func(s *Stream, p unsafe.Pointer) error {
+		if _, err := s.List(); err != nil {
+			return wrapErr(err, typ)
+		}
+		for i := range n {
+			if err := callDecoder(ei, s, unsafe.Add(p, uintptr(i)*esize)); err == EOL {
+				return wrapErr(ErrTooFewElements, typ)
+			} else if err != nil {
+				return addPath(err, indexStep(i))
+			}
+		}
+		return wrapErr(listEndErr(s.ListEnd()), typ)
+	}, nil
+}
+
+func makeSliceDecoder(key typeKey) (decoder, error) {
 	typ := key.typ
 	ei := elemInfo(typ.Elem())
 	if ei.decErr != nil {
 		return nil, ei.decErr
 	}
-	switch {
-	case typ.Kind() == reflect.Array:
-		return func(s *Stream, v reflect.Value) error {
-			if _, err := s.List(); err != nil {
-				return wrapErr(err, v.Type())
-			}
-			n := v.Len()
-			for i := range n {
-				if err := callDecoder(ei, s, v.Index(i)); err == EOL {
-					return wrapErr(ErrTooFewElements, v.Type())
-				} else if err != nil {
-					return addPath(err, indexStep(i))
-				}
-			}
-			if err := s.ListEnd(); err != nil {
-				return wrapErr(listEndErr(err), v.Type())
-			}
-			return nil
-		}, nil
-	case key.tail:
+	if key.tail {
 		// The struct decoder has entered the list already.
-		return func(s *Stream, v reflect.Value) error {
-			return decodeSliceElems(s, v, ei)
-		}, nil
-	default:
-		return func(s *Stream, v reflect.Value) error {
-			if _, err := s.List(); err != nil {
-				return wrapErr(err, v.Type())
-			}
-			if err := decodeSliceElems(s, v, ei); err != nil {
-				return err
-			}
-			if err := s.ListEnd(); err != nil {
-				return wrapErr(listEndErr(err), v.Type())
-			}
-			return nil
+		return func(s *Stream, p unsafe.Pointer) error {
+			return decodeSliceElems(s, (*sliceHeader)(p), typ, ei)
 		}, nil
 	}
+	return func(s *Stream, p unsafe.Pointer) error {
+		if _, err := s.List(); err != nil {
+			return wrapErr(err, typ)
+		}
+		if err := decodeSliceElems(s, (*sliceHeader)(p), typ, ei); err != nil {
+			return err
+		}
+		return wrapErr(listEndErr(s.ListEnd()), typ)
+	}, nil
 }
 
 // decodeSliceElems decodes the remaining elements of the current list into
-// the slice v, reusing its backing array when large enough.
-func decodeSliceElems(s *Stream, v reflect.Value, ei *typeinfo) error {
+// the slice at h, reusing its backing array when large enough. Decoded slices
+// are never nil.
+func decodeSliceElems(s *Stream, h *sliceHeader, typ reflect.Type, ei *typeinfo) error {
+	esize := typ.Elem().Size()
 	n := -1
 	if s.r == nil && s.kind < 0 {
 		// Slice input: count first and allocate once.
@@ -351,49 +423,62 @@ func decodeSliceElems(s *Stream, v reflect.Value, ei *typeinfo) error {
 	if n >= 0 {
 		switch {
 		case n == 0:
-			// Empty but non-nil, like any decoded list.
-			if v.IsNil() {
-				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			if h.data == nil {
+				h.data = unsafe.Pointer(&zeroSized)
 			}
-			v.SetLen(0)
-		case v.Cap() >= n:
-			v.SetLen(n)
-		default:
-			v.Set(reflect.MakeSlice(v.Type(), n, n))
+		case h.cap < n:
+			h.len = 0 // nothing to keep
+			growSlice(h, typ, n)
 		}
+		h.len = n
 		for i := range n {
-			if err := callDecoder(ei, s, v.Index(i)); err != nil {
+			if err := callDecoder(ei, s, unsafe.Add(h.data, uintptr(i)*esize)); err != nil {
 				if err == EOL {
-					err = wrapErr(ErrTooFewElements, v.Type())
+					err = wrapErr(ErrTooFewElements, typ)
 				}
 				return addPath(err, indexStep(i))
 			}
 		}
 		return nil
 	}
-	if v.IsNil() {
-		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	// Reader input: grow as elements arrive.
+	if h.data == nil {
+		h.data = unsafe.Pointer(&zeroSized)
 	}
 	i := 0
 	for ; ; i++ {
-		if i >= v.Cap() {
-			grown := reflect.MakeSlice(v.Type(), i, max(4, i+i/2))
-			reflect.Copy(grown, v)
-			v.Set(grown)
+		if i >= h.cap {
+			h.len = i
+			growSlice(h, typ, max(4, i/2))
 		}
-		if i >= v.Len() {
-			v.SetLen(i + 1)
+		if i >= h.len {
+			h.len = i + 1
 		}
-		err := callDecoder(ei, s, v.Index(i))
+		err := callDecoder(ei, s, unsafe.Add(h.data, uintptr(i)*esize))
 		if err == EOL {
 			break
 		}
 		if err != nil {
+			h.len = i
 			return addPath(err, indexStep(i))
 		}
 	}
-	v.SetLen(i)
+	h.len = i
 	return nil
+}
+
+// zeroSized backs empty, non-nil decoded slices without allocating.
+var zeroSized [0]uint64
+
+// growSlice makes room for n more elements after the first h.len ones,
+// allocating a new zeroed backing array in place of h's.
+func growSlice(h *sliceHeader, typ reflect.Type, n int) {
+	if h.data == unsafe.Pointer(&zeroSized) {
+		h.data = nil
+	}
+	// Value.Grow reallocates through the header at h without allocating a
+	// reflect header of its own, as MakeSlice would.
+	reflect.NewAt(typ, unsafe.Pointer(h)).Elem().Grow(n)
 }
 
 func listEndErr(err error) error {
@@ -413,19 +498,20 @@ func makeStructDecoder(typ reflect.Type) (decoder, error) {
 			return nil, fieldError(typ, f, f.info.decErr)
 		}
 	}
-	return func(s *Stream, v reflect.Value) error {
+	return func(s *Stream, p unsafe.Pointer) error {
 		if _, err := s.List(); err != nil {
 			return wrapErr(err, typ)
 		}
 		for i := range fields {
 			f := &fields[i]
-			err := callDecoder(f.info, s, v.Field(f.index))
+			err := callDecoder(f.info, s, unsafe.Add(p, f.offset))
 			if err == EOL {
 				if !f.optional {
 					return wrapErr(ErrTooFewElements, typ)
 				}
+				// Missing optional fields are zero.
 				for _, rest := range fields[i:] {
-					v.Field(rest.index).SetZero()
+					reflect.NewAt(rest.typ, unsafe.Add(p, rest.offset)).Elem().SetZero()
 				}
 				break
 			}
@@ -433,10 +519,7 @@ func makeStructDecoder(typ reflect.Type) (decoder, error) {
 				return addPath(err, "."+f.name)
 			}
 		}
-		if err := s.ListEnd(); err != nil {
-			return wrapErr(listEndErr(err), typ)
-		}
-		return nil
+		return wrapErr(listEndErr(s.ListEnd()), typ)
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/big"
 	"reflect"
+	"unsafe"
 )
 
 // Encoder is implemented by types that encode themselves. EncodeRLP must write
@@ -82,19 +83,46 @@ func appendBytesExact(p []byte) []byte {
 	return bytes.Join([][]byte{h, p}, nil)
 }
 
+// appendValue appends the encoding of the value held by val.
 func appendValue(buf []byte, val any) ([]byte, error) {
 	if val == nil {
 		return append(buf, listOffset), nil // like a nil interface value
 	}
-	rv := reflect.ValueOf(val)
-	ti := cachedTypeInfo(rv.Type())
+	typ := reflect.TypeOf(val)
+	ti := cachedTypeInfo(typ)
 	if ti.encErr != nil {
 		return buf, ti.encErr
 	}
-	return ti.write(buf, rv)
+	data := (*eface)(unsafe.Pointer(&val)).data
+	if ti.ptrElem != nil {
+		// A pointer: the data word points at the element.
+		if data == nil {
+			return append(buf, ti.ptrEmpty), nil
+		}
+		return callWriter(ti.ptrElem, buf, data)
+	}
+	if typ == bigIntPtr {
+		return writeBigIntPtr(buf, unsafe.Pointer(&data))
+	}
+	if ti.privateCopy {
+		c := reflect.New(typ)
+		c.Elem().Set(reflect.ValueOf(val))
+		return ti.write(buf, c.UnsafePointer())
+	}
+	if !ti.direct {
+		// The interface points at (a read-only copy of) the value.
+		return ti.write(buf, data)
+	}
+	// The value is the data word itself and needs an address.
+	word := data
+	return ti.write(buf, unsafe.Pointer(&word))
 }
 
-func makeWriter(key typeKey) (writer, error) {
+// writer appends the encoding of the value at p. It must not modify the value:
+// p may point at read-only memory.
+type writer func(buf []byte, p unsafe.Pointer) ([]byte, error)
+
+func makeWriter(key typeKey, ti *typeinfo) (writer, error) {
 	typ := key.typ
 	kind := typ.Kind()
 	switch {
@@ -105,11 +133,11 @@ func makeWriter(key typeKey) (writer, error) {
 	case typ == bigIntType:
 		return writeBigIntValue, nil
 	case kind == reflect.Pointer:
-		return makePtrWriter(key)
+		return makePtrWriter(key, ti)
 	case reflect.PointerTo(typ).Implements(encoderType):
 		return makeEncoderWriter(typ), nil
 	case isUint(kind):
-		return writeUint, nil
+		return makeUintWriter(typ), nil
 	case kind == reflect.Bool:
 		return writeBool, nil
 	case kind == reflect.String:
@@ -117,13 +145,16 @@ func makeWriter(key typeKey) (writer, error) {
 	case kind == reflect.Slice && isByteElem(typ.Elem()):
 		return writeByteSlice, nil
 	case kind == reflect.Array && isByteElem(typ.Elem()):
-		return writeByteArray, nil
+		n := typ.Len()
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendBytes(buf, unsafe.Slice((*byte)(p), n)), nil
+		}, nil
 	case kind == reflect.Slice || kind == reflect.Array:
 		return makeListWriter(key)
 	case kind == reflect.Struct:
 		return makeStructWriter(typ)
 	case kind == reflect.Interface:
-		return writeInterface, nil
+		return makeInterfaceWriter(typ), nil
 	default:
 		return nil, unsupported(typ)
 	}
@@ -131,70 +162,72 @@ func makeWriter(key typeKey) (writer, error) {
 
 // callWriter runs ti's writer, checking for types that were still being built
 // (recursive types) when the caller was made.
-func callWriter(ti *typeinfo, buf []byte, v reflect.Value) ([]byte, error) {
+func callWriter(ti *typeinfo, buf []byte, p unsafe.Pointer) ([]byte, error) {
 	if ti.encErr != nil {
 		return buf, ti.encErr
 	}
-	return ti.write(buf, v)
+	return ti.write(buf, p)
 }
 
-func writeRawValue(buf []byte, v reflect.Value) ([]byte, error) {
-	return append(buf, v.Bytes()...), nil
+func writeRawValue(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	return append(buf, *(*[]byte)(p)...), nil
 }
 
-func writeUint(buf []byte, v reflect.Value) ([]byte, error) {
-	return AppendUint64(buf, v.Uint()), nil
-}
-
-func writeBool(buf []byte, v reflect.Value) ([]byte, error) {
-	return appendBool(buf, v.Bool()), nil
-}
-
-func writeString(buf []byte, v reflect.Value) ([]byte, error) {
-	return appendString(buf, v.String()), nil
-}
-
-func writeByteSlice(buf []byte, v reflect.Value) ([]byte, error) {
-	return appendBytes(buf, v.Bytes()), nil
-}
-
-func writeByteArray(buf []byte, v reflect.Value) ([]byte, error) {
-	if !v.CanAddr() {
-		// Bytes needs an addressable array; copy (rare: arrays in interfaces).
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
-		v = c
+func makeUintWriter(typ reflect.Type) writer {
+	switch typ.Size() {
+	case 1:
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return AppendUint64(buf, uint64(*(*uint8)(p))), nil
+		}
+	case 2:
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return AppendUint64(buf, uint64(*(*uint16)(p))), nil
+		}
+	case 4:
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return AppendUint64(buf, uint64(*(*uint32)(p))), nil
+		}
+	default:
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return AppendUint64(buf, *(*uint64)(p)), nil
+		}
 	}
-	return appendBytes(buf, v.Bytes()), nil
 }
 
-func writeBigIntPtr(buf []byte, v reflect.Value) ([]byte, error) {
-	i := v.Interface().(*big.Int)
+func writeBool(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	return appendBool(buf, *(*bool)(p)), nil
+}
+
+func writeString(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	return appendString(buf, *(*string)(p)), nil
+}
+
+func writeByteSlice(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	return appendBytes(buf, *(*[]byte)(p)), nil
+}
+
+func writeBigIntPtr(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	i := *(**big.Int)(p)
 	if i == nil {
 		return append(buf, strOffset), nil
 	}
 	return appendBigInt(buf, i)
 }
 
-func writeBigIntValue(buf []byte, v reflect.Value) ([]byte, error) {
-	if !v.CanAddr() {
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
-		v = c
-	}
-	return appendBigInt(buf, v.Addr().Interface().(*big.Int))
+func writeBigIntValue(buf []byte, p unsafe.Pointer) ([]byte, error) {
+	return appendBigInt(buf, (*big.Int)(p))
 }
 
-func writeInterface(buf []byte, v reflect.Value) ([]byte, error) {
-	if v.IsNil() {
-		return append(buf, listOffset), nil
+func makeInterfaceWriter(typ reflect.Type) writer {
+	if typ.NumMethod() == 0 {
+		return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendValue(buf, *(*any)(p))
+		}
 	}
-	e := v.Elem()
-	ti := cachedTypeInfo(e.Type())
-	if ti.encErr != nil {
-		return buf, ti.encErr
+	return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+		// A non-empty interface converts to any without allocating.
+		return appendValue(buf, reflect.NewAt(typ, p).Elem().Interface())
 	}
-	return ti.write(buf, e)
 }
 
 // callEncoder runs a custom EncodeRLP with a buffer wrapping buf.
@@ -210,24 +243,36 @@ func callEncoder(buf []byte, enc Encoder) ([]byte, error) {
 }
 
 func makeEncoderWriter(typ reflect.Type) writer {
-	if typ.Implements(encoderType) {
-		return func(buf []byte, v reflect.Value) ([]byte, error) {
-			return callEncoder(buf, v.Interface().(Encoder))
-		}
-	}
-	// Pointer receiver: call it on the value's address, or on a copy when the
-	// value is not addressable (e.g. passed to Encode directly).
-	return func(buf []byte, v reflect.Value) ([]byte, error) {
-		if !v.CanAddr() {
-			c := reflect.New(typ).Elem()
-			c.Set(v)
-			v = c
-		}
-		return callEncoder(buf, v.Addr().Interface().(Encoder))
+	// The method set of *T holds EncodeRLP whether its receiver is T or *T.
+	return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+		return callEncoder(buf, reflect.NewAt(typ, p).Interface().(Encoder))
 	}
 }
 
-func makePtrWriter(key typeKey) (writer, error) {
+// needsPrivateCopy reports whether encoding a value of type t may call a
+// pointer-receiver EncodeRLP on memory inside the value itself. Values held by
+// interfaces are immutable (possibly read-only memory), so such values are
+// copied before encoding.
+func needsPrivateCopy(t reflect.Type) bool {
+	switch {
+	case t == bigIntType || t == rawValueType:
+		return false
+	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
+		!t.Implements(encoderType) && reflect.PointerTo(t).Implements(encoderType):
+		return true
+	case t.Kind() == reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && needsPrivateCopy(f.Type) {
+				return true
+			}
+		}
+	case t.Kind() == reflect.Array:
+		return needsPrivateCopy(t.Elem())
+	}
+	return false
+}
+
+func makePtrWriter(key typeKey, ptrInfo *typeinfo) (writer, error) {
 	ei := elemInfo(key.typ.Elem())
 	if ei.encErr != nil {
 		return nil, ei.encErr
@@ -240,23 +285,36 @@ func makePtrWriter(key typeKey) (writer, error) {
 	if nk == nilString {
 		empty = strOffset
 	}
-	return func(buf []byte, v reflect.Value) ([]byte, error) {
-		if v.IsNil() {
+	ptrInfo.ptrElem, ptrInfo.ptrEmpty = ei, empty
+	return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+		elem := *(*unsafe.Pointer)(p)
+		if elem == nil {
 			return append(buf, empty), nil
 		}
-		return callWriter(ei, buf, v.Elem())
+		return callWriter(ei, buf, elem)
 	}, nil
 }
 
 func makeListWriter(key typeKey) (writer, error) {
-	ei := elemInfo(key.typ.Elem())
+	typ := key.typ
+	ei := elemInfo(typ.Elem())
 	if ei.encErr != nil {
 		return nil, ei.encErr
 	}
-	writeElems := func(buf []byte, v reflect.Value) ([]byte, error) {
+	esize := typ.Elem().Size()
+	elems := func(p unsafe.Pointer) (unsafe.Pointer, int) {
+		h := (*sliceHeader)(p)
+		return h.data, h.len
+	}
+	if typ.Kind() == reflect.Array {
+		n := typ.Len()
+		elems = func(p unsafe.Pointer) (unsafe.Pointer, int) { return p, n }
+	}
+	writeElems := func(buf []byte, p unsafe.Pointer) ([]byte, error) {
+		data, n := elems(p)
 		var err error
-		for i := range v.Len() {
-			if buf, err = callWriter(ei, buf, v.Index(i)); err != nil {
+		for i := range n {
+			if buf, err = callWriter(ei, buf, unsafe.Add(data, uintptr(i)*esize)); err != nil {
 				return buf, err
 			}
 		}
@@ -266,9 +324,9 @@ func makeListWriter(key typeKey) (writer, error) {
 		// Tail elements continue the enclosing struct's list.
 		return writeElems, nil
 	}
-	return func(buf []byte, v reflect.Value) ([]byte, error) {
+	return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
 		buf, l := listStart(buf)
-		buf, err := writeElems(buf, v)
+		buf, err := writeElems(buf, p)
 		if err != nil {
 			return buf, err
 		}
@@ -293,11 +351,12 @@ func makeStructWriter(typ reflect.Type) (writer, error) {
 			break
 		}
 	}
-	return func(buf []byte, v reflect.Value) ([]byte, error) {
+	return func(buf []byte, p unsafe.Pointer) ([]byte, error) {
 		last := len(fields) - 1
 		// Omit trailing optional fields that hold their zero value.
 		for ; last >= firstOptional; last-- {
-			if !v.Field(fields[last].index).IsZero() {
+			f := &fields[last]
+			if !reflect.NewAt(f.typ, unsafe.Add(p, f.offset)).Elem().IsZero() {
 				break
 			}
 		}
@@ -305,7 +364,7 @@ func makeStructWriter(typ reflect.Type) (writer, error) {
 		var err error
 		for i := range fields[:last+1] {
 			f := &fields[i]
-			if buf, err = callWriter(f.info, buf, v.Field(f.index)); err != nil {
+			if buf, err = callWriter(f.info, buf, unsafe.Add(p, f.offset)); err != nil {
 				return buf, err
 			}
 		}

@@ -35,9 +35,9 @@ type fuzzNeighbors struct {
 
 type fuzzTags struct {
 	A uint32
-	B *[]uint8  `rlp:"nil"`
-	C *fuzzCap  `rlp:"nilList"`
-	D *[2]byte  `rlp:"nilString"`
+	B *[]uint8 `rlp:"nil"`
+	C *fuzzCap `rlp:"nilList"`
+	D *[2]byte `rlp:"nilString"`
 	E bool
 	F *big.Int  `rlp:"optional"`
 	G *[]uint16 `rlp:"optional"`

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"math/big"
-	"reflect"
 	"strings"
 )
 
@@ -599,28 +598,4 @@ func (s *Stream) decodeBigInt(dst *big.Int) error {
 	default:
 		return ErrExpectedString
 	}
-}
-
-// Decode decodes the next value into the value pointed to by val. See the
-// package documentation for the rules.
-func (s *Stream) Decode(val any) error {
-	if val == nil {
-		return ErrDecodeIntoNil
-	}
-	rval := reflect.ValueOf(val)
-	if rval.Kind() != reflect.Pointer {
-		return ErrNoPointer
-	}
-	if rval.IsNil() {
-		return ErrDecodeIntoNil
-	}
-	ti := cachedTypeInfo(rval.Type().Elem())
-	if ti.decErr != nil {
-		return ti.decErr
-	}
-	err := ti.decode(s, rval.Elem())
-	if de, ok := err.(*DecodeError); ok {
-		de.Root = rval.Type().Elem()
-	}
-	return err
 }

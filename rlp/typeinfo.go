@@ -9,11 +9,6 @@ import (
 	"sync/atomic"
 )
 
-type (
-	decoder func(*Stream, reflect.Value) error
-	writer  func([]byte, reflect.Value) ([]byte, error)
-)
-
 // typeinfo holds the encoder and decoder built once per type (and tags).
 // Composite types refer to their element's *typeinfo, which lets recursive
 // types be built: the pointer exists before its functions are filled in.
@@ -22,6 +17,13 @@ type typeinfo struct {
 	decErr error
 	write  writer
 	encErr error
+
+	// For pointer types other than *big.Int: the element and the encoding of nil.
+	ptrElem  *typeinfo
+	ptrEmpty byte
+
+	direct      bool // values are stored in an interface's data word itself
+	privateCopy bool // copy values out of interfaces before encoding (see needsPrivateCopy)
 }
 
 // nilKind is the empty value a nil pointer encodes as.
@@ -105,8 +107,10 @@ func infoWhileBuilding(key typeKey) *typeinfo {
 	}
 	ti := new(typeinfo)
 	typeCache.building[key] = ti
+	ti.direct = isDirectIface(key.typ)
+	ti.privateCopy = needsPrivateCopy(key.typ)
 	ti.decode, ti.decErr = makeDecoder(key)
-	ti.write, ti.encErr = makeWriter(key)
+	ti.write, ti.encErr = makeWriter(key, ti)
 	return ti
 }
 
@@ -146,6 +150,8 @@ func defaultNilKind(typ reflect.Type) nilKind {
 // structField is one encoded field of a struct.
 type structField struct {
 	index    int
+	offset   uintptr
+	typ      reflect.Type
 	name     string
 	info     *typeinfo
 	optional bool // this or an earlier field has "optional"
@@ -184,7 +190,7 @@ func structFields(typ reflect.Type) ([]structField, error) {
 		}
 		key := typeKey{typ: f.Type, nilOK: ts.nilOK, nilKind: ts.nilKind, tail: ts.tail}
 		fields = append(fields, structField{
-			index: i, name: f.Name, info: infoWhileBuilding(key),
+			index: i, offset: f.Offset, typ: f.Type, name: f.Name, info: infoWhileBuilding(key),
 			optional: firstOptional != "", tail: ts.tail,
 		})
 	}
