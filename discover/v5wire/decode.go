@@ -62,8 +62,11 @@ func (c *Codec) Decode(input []byte, addr string) (enode.ID, *enode.Node, Packet
 		src, p, err := c.decodeMessage(b, &h, authEnd, addr)
 		return src, nil, p, err
 	case flagWhoareyou:
-		p, err := decodeWhoareyou(b, &h, authEnd)
-		return enode.ID{}, nil, p, err
+		w, err := decodeWhoareyou(b, &h, authEnd)
+		if err != nil {
+			return enode.ID{}, nil, nil, err
+		}
+		return enode.ID{}, nil, w, nil
 	default: // flagHandshake; parseStaticHeader rejected other flags
 		return c.decodeHandshake(b, &h, authEnd, addr)
 	}
