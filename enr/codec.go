@@ -73,10 +73,14 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 // checked: call Verify. The size limit is enforced before the record's
 // bytes are read.
 func (r *Record) DecodeRLP(s *rlp.Stream) error {
-	if _, size, err := s.Kind(); err != nil {
+	_, size, err := s.Kind()
+	if err == rlp.EOL || err == io.EOF {
+		return err // end of input is the caller's to interpret, unwrapped
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
-	} else if size > SizeLimit {
-		// The header is at least two bytes here, so the record is too.
+	}
+	if size > SizeLimit {
 		return fmt.Errorf("%w: content of %d bytes", ErrTooBig, size)
 	}
 	raw, err := s.Raw()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -56,8 +57,13 @@ func TestDecodeMalformed(t *testing.T) {
 			checkErrs(t, "UnmarshalBinary", err, tt.want)
 			_, err = ParseText(textPrefix + base64.RawURLEncoding.EncodeToString(tt.input))
 			checkErrs(t, "ParseText", err, tt.want)
-			// Through a stream, trailing data is the caller's business.
-			if !errors.Is(tt.want[0], ErrTrailingData) {
+			// Through a stream, trailing data is the caller's business, and
+			// the end of input is reported as io.EOF.
+			if len(tt.input) == 0 {
+				if err := rlp.DecodeBytes(tt.input, &r); err != io.EOF {
+					t.Errorf("rlp.DecodeBytes: %v, want io.EOF", err)
+				}
+			} else if !errors.Is(tt.want[0], ErrTrailingData) {
 				err = rlp.DecodeBytes(tt.input, &r)
 				checkErrs(t, "rlp.DecodeBytes", err, tt.want[:1])
 			}

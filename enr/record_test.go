@@ -467,3 +467,19 @@ func TestKeyErrorMessages(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 }
+
+func TestDecodeRecordList(t *testing.T) {
+	a := mustBinary(t, signedRecord(t, UDP(1)))
+	b := mustBinary(t, signedRecord(t, UDP(2)))
+	var recs []Record
+	if err := rlp.DecodeBytes(list(a, b), &recs); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || !bytes.Equal(mustBinary(t, &recs[1]), b) {
+		t.Fatalf("decoded %d records", len(recs))
+	}
+	var empty []Record
+	if err := rlp.DecodeBytes(list(), &empty); err != nil || len(empty) != 0 {
+		t.Fatalf("empty list: %v", err)
+	}
+}
