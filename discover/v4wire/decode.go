@@ -219,17 +219,18 @@ func (r *reader) list(field string) *reader {
 	return &reader{pkt: r.pkt, b: content, err: r.err}
 }
 
-// ip reads an IP address. Lengths other than 4 and 16 give the zero Addr
-// rather than an error: the address is unusable, but the packet is not
-// malformed, and one bad entry must not hide the others of a Neighbors
-// packet.
+// ip reads an IP address. An IPv4-mapped IPv6 address is read as the IPv4
+// address it holds, which is what it means on the wire (and how Encode
+// writes it back). Lengths other than 4 and 16 give the zero Addr rather
+// than an error: the address is unusable, but the packet is not malformed,
+// and one bad entry must not hide the others of a Neighbors packet.
 func (r *reader) ip(field string) netip.Addr {
 	b := r.bytes(field)
 	switch len(b) {
 	case 4:
 		return netip.AddrFrom4([4]byte(b))
 	case 16:
-		return netip.AddrFrom16([16]byte(b))
+		return netip.AddrFrom16([16]byte(b)).Unmap()
 	}
 	return netip.Addr{}
 }

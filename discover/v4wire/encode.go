@@ -2,6 +2,7 @@ package v4wire
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 
 	"github.com/trellis-p2p/trellis/crypto"
@@ -113,6 +114,14 @@ func appendData(b []byte, p Packet) ([]byte, error) {
 	}
 	w.ListEnd(l)
 	return w.AppendToBytes(b), nil
+}
+
+// EncodeRLP writes the endpoint as [ip, udp-port, tcp-port] (rlp.Encoder),
+// for packets encoded by package rlp rather than by Encode's own writers.
+func (e Endpoint) EncodeRLP(out io.Writer) error {
+	w := rlp.NewEncoderBuffer(out)
+	writeEndpoint(w, e)
+	return w.Flush()
 }
 
 func writeEndpoint(w rlp.EncoderBuffer, e Endpoint) {

@@ -80,8 +80,9 @@ type Packet interface {
 type Pubkey [64]byte
 
 // Endpoint is a network address in Ping and Pong. An IP that is neither 4 nor
-// 16 bytes long on the wire decodes as the zero Addr; a zero Addr encodes as
-// the empty string.
+// 16 bytes long on the wire decodes as the zero Addr, and a zero Addr encodes
+// as the empty string. IPv4 addresses are always 4 bytes on the wire: a 4in6
+// address decodes as IPv4 and encodes as 4 bytes.
 type Endpoint struct {
 	IP  netip.Addr
 	UDP uint16 // discovery port
@@ -202,7 +203,8 @@ func (e Endpoint) UDPAddr() netip.AddrPort {
 // values of 2^63 and above count as expired rather than as the far future:
 // a negative time written as uint64 is an expiration in the past.
 func Expired(ts uint64, now time.Time) bool {
-	return now.After(time.Unix(int64(ts), 0))
+	sec, nowSec := int64(ts), now.Unix()
+	return sec < nowSec || (sec == nowSec && now.Nanosecond() > 0)
 }
 
 // EncodePubkey returns the wire form of a public key.
