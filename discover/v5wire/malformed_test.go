@@ -248,7 +248,9 @@ func TestDecodeBadHandshake(t *testing.T) {
 		{"record of another node", func(h *handshakeAuth, _ *rawPacket) { h.record = otherRec }, false, ErrInvalidRecord},
 		{"record signature broken", func(h *handshakeAuth, _ *rawPacket) { h.record = badSigRec }, false, ErrInvalidRecord},
 		{"record garbage", func(h *handshakeAuth, _ *rawPacket) { h.record = []byte{0xc1, 0x80} }, false, ErrInvalidRecord},
-		{"record over 300 bytes", func(h *handshakeAuth, _ *rawPacket) { h.record = append([]byte{0xf9, 0x01, 0x2d}, make([]byte, 301)...) }, false, enr.ErrTooBig},
+		{"record over 300 bytes", func(h *handshakeAuth, _ *rawPacket) {
+			h.record = append([]byte{0xf9, 0x01, 0x2d}, make([]byte, 301)...)
+		}, false, enr.ErrTooBig},
 		{"record missing", func(h *handshakeAuth, _ *rawPacket) { h.record = nil }, false, ErrMissingRecord},
 		{"record missing but known", func(h *handshakeAuth, _ *rawPacket) { h.record = nil }, true, ErrCouldNotDecrypt}, // authdata is part of the AD
 		{"other source", func(h *handshakeAuth, _ *rawPacket) { h.src[0] ^= 1 }, false, ErrUnexpectedHandshake},

@@ -243,3 +243,30 @@ func TestDecodeMessageMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestPacketInterface(t *testing.T) {
+	tests := []struct {
+		p     Packet
+		name  string
+		kind  byte
+		hasID bool
+	}{
+		{new(Ping), "PING/v5", PingMsg, true},
+		{new(Pong), "PONG/v5", PongMsg, true},
+		{new(Findnode), "FINDNODE/v5", FindnodeMsg, true},
+		{new(Nodes), "NODES/v5", NodesMsg, true},
+		{new(TalkRequest), "TALKREQ/v5", TalkRequestMsg, true},
+		{new(TalkResponse), "TALKRESP/v5", TalkResponseMsg, true},
+		{new(Whoareyou), "WHOAREYOU/v5", WhoareyouPacket, false},
+		{new(Unknown), "UNKNOWN/v5", UnknownPacket, false},
+	}
+	for _, tt := range tests {
+		if tt.p.Name() != tt.name || tt.p.Kind() != tt.kind {
+			t.Errorf("%T: Name %q Kind %d", tt.p, tt.p.Name(), tt.p.Kind())
+		}
+		tt.p.SetRequestID([]byte{1, 2})
+		if got := tt.p.RequestID(); (got != nil) != tt.hasID || tt.hasID && !bytes.Equal(got, []byte{1, 2}) {
+			t.Errorf("%T: RequestID after SetRequestID: %x", tt.p, got)
+		}
+	}
+}
