@@ -24,6 +24,11 @@ type Codec struct {
 	store  SessionStore
 	unmask cipher.Block // masking key of packets to us: our ID[:16]
 
+	// Masking key of the last destination: packets often go to the same
+	// node in a row (a response split in several NODES, a lookup's calls).
+	maskID    enode.ID
+	maskBlock cipher.Block
+
 	buf []byte // the packet Encode returns
 	dec []byte // copy of the packet being decoded, unmasked in place
 
@@ -146,15 +151,22 @@ func (c *Codec) finishPacket(b []byte, dest enode.ID, aead cipher.AEAD, nonce *N
 	// data ends where it begins, so neither overlaps inexactly.
 	ct := aead.Seal(b[hdrEnd:hdrEnd], nonce[:], b[hdrEnd:], b[:hdrEnd])
 	b = b[:hdrEnd+len(ct)]
-	maskHeader(b[:hdrEnd], dest)
+	c.mask(b[:hdrEnd], dest)
 	c.buf = b
 	return b, nil
 }
 
-// maskHeader encrypts (or decrypts) the header after the masking IV at the
-// start of b in place.
-func maskHeader(b []byte, dest enode.ID) {
-	s := maskingStream(maskingBlock(dest), b[:maskingIVSize])
+// mask masks the header after the masking IV at the start of b in place,
+// for dest.
+func (c *Codec) mask(b []byte, dest enode.ID) {
+	if c.maskBlock == nil || c.maskID != dest {
+		c.maskID, c.maskBlock = dest, maskingBlock(dest)
+	}
+	xorMask(b, c.maskBlock)
+}
+
+func xorMask(b []byte, block cipher.Block) {
+	s := maskingStream(block, b[:maskingIVSize])
 	s.XORKeyStream(b[maskingIVSize:], b[maskingIVSize:])
 }
 
@@ -188,7 +200,7 @@ func (c *Codec) encodeRandom(dest enode.ID, p Packet) ([]byte, Nonce, error) {
 	hdrEnd := len(b)
 	b = b[:hdrEnd+randomMessageSize]
 	c.random(randFiller, b[hdrEnd:])
-	maskHeader(b[:hdrEnd], dest)
+	c.mask(b[:hdrEnd], dest)
 	c.buf = b
 	return b, nonce, nil
 }
@@ -203,7 +215,7 @@ func (c *Codec) encodeWhoareyou(dest enode.ID, addr string, w *Whoareyou) ([]byt
 		// A re-sent challenge must be the same packet, IV included: the
 		// handshake answering it signs this exact data.
 		b := append(c.buf[:0], w.ChallengeData...)
-		maskHeader(b, dest)
+		c.mask(b, dest)
 		c.buf = b
 		return b, w.Nonce, nil
 	}
@@ -215,7 +227,7 @@ func (c *Codec) encodeWhoareyou(dest enode.ID, addr string, w *Whoareyou) ([]byt
 	b = append(b, w.IDNonce[:]...)
 	b = binary.BigEndian.AppendUint64(b, w.RecordSeq)
 	w.ChallengeData = slices.Clone(b)
-	maskHeader(b, dest)
+	c.mask(b, dest)
 	c.buf = b
 	c.store.StoreChallenge(dest, addr, w)
 	return b, w.Nonce, nil

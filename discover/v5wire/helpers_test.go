@@ -99,3 +99,9 @@ func (n *testNode) fixedRandom(iv []byte, idNonce []byte, nonce Nonce) {
 	}
 	n.c.newNonce = func(uint32) Nonce { return nonce }
 }
+
+// maskHeader masks (or unmasks) the header after the masking IV at the start
+// of b for dest.
+func maskHeader(b []byte, dest enode.ID) {
+	xorMask(b, maskingBlock(dest))
+}
