@@ -36,7 +36,9 @@
 //
 // Values read from the file are bounds-checked and records are verified
 // again on the way out (bbolt pages carry no checksums); a value that does
-// not decode reads as absent.
+// not decode reads as absent. Verified nodes are cached while their stored
+// value stays the same, so only the first read of a record pays for the
+// signature check.
 //
 // # Concurrency
 //

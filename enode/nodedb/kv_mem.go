@@ -66,14 +66,15 @@ func (s *memStore) randomLevelLocked() int {
 	return lvl
 }
 
-func (s *memStore) putLocked(key, val []byte) {
+// putLocked stores val under key and returns the value it replaced.
+func (s *memStore) putLocked(key, val []byte) (old []byte, existed bool) {
 	var prev [memMaxLevel]*memNode
 	x := s.seekLocked(key, &prev)
 	if x != nil && bytes.Equal(x.key, key) {
 		// Replace rather than overwrite in place: readers may still hold the
 		// old slice.
-		x.val = bytes.Clone(val)
-		return
+		old, x.val = x.val, bytes.Clone(val)
+		return old, true
 	}
 	lvl := s.randomLevelLocked()
 	for i := s.mu.level; i < lvl; i++ {
@@ -87,6 +88,7 @@ func (s *memStore) putLocked(key, val []byte) {
 		n.next[i] = prev[i].next[i]
 		prev[i].next[i] = n
 	}
+	return nil, false
 }
 
 // unlinkLocked removes the nodes in [from, to) of the bottom list, where prev
@@ -104,13 +106,15 @@ func (s *memStore) unlinkLocked(prev *[memMaxLevel]*memNode, stop func(*memNode)
 	}
 }
 
-func (s *memStore) delLocked(key []byte) {
+// delLocked removes key and returns the value it had.
+func (s *memStore) delLocked(key []byte) (old []byte, existed bool) {
 	var prev [memMaxLevel]*memNode
 	x := s.seekLocked(key, &prev)
 	if x == nil || !bytes.Equal(x.key, key) {
-		return
+		return nil, false
 	}
 	s.unlinkLocked(&prev, func(n *memNode) bool { return n != x })
+	return x.val, true
 }
 
 func (s *memStore) delPrefixLocked(prefix []byte) {
@@ -185,20 +189,16 @@ type memUndo struct {
 	existed  bool
 }
 
-func (t *memWriteTx) remember(key []byte) {
-	old, ok := t.get(key)
-	t.undo = append(t.undo, memUndo{key: bytes.Clone(key), val: old, existed: ok})
-}
-
 func (t *memWriteTx) put(key, val []byte) error {
-	t.remember(key)
-	t.s.putLocked(key, val)
+	old, existed := t.s.putLocked(key, val)
+	t.undo = append(t.undo, memUndo{key: bytes.Clone(key), val: old, existed: existed})
 	return nil
 }
 
 func (t *memWriteTx) del(key []byte) error {
-	t.remember(key)
-	t.s.delLocked(key)
+	if old, existed := t.s.delLocked(key); existed {
+		t.undo = append(t.undo, memUndo{key: bytes.Clone(key), val: old, existed: true})
+	}
 	return nil
 }
 

@@ -86,6 +86,7 @@ type DB struct {
 	w     writePath
 	cfg   config
 	wiped bool
+	cache nodeCache
 
 	// updateMu makes UpdateNode's compare-and-store of the sequence number
 	// atomic; nothing else writes records except deletions.
@@ -234,10 +235,23 @@ func (db *DB) Node(id enode.ID) *enode.Node {
 // errCorrupt marks a stored value this package could not have written.
 var errCorrupt = errors.New("nodedb: corrupt stored value")
 
-// decodeNode decodes a stored record value: seq || record. The record is
+// decodeNode decodes a stored record value, from the cache if it was
+// verified before. v must not be modified afterwards.
+func (db *DB) decodeNode(id enode.ID, v []byte) (*enode.Node, error) {
+	if n := db.cache.get(id, v); n != nil {
+		return n, nil
+	}
+	n, err := db.verifyNode(id, v)
+	if err == nil {
+		db.cache.add(id, v, n)
+	}
+	return n, err
+}
+
+// verifyNode decodes a stored record value: seq || record. The record is
 // verified again, since bbolt pages carry no checksum, and must belong to
 // id and carry the stored seq.
-func (db *DB) decodeNode(id enode.ID, v []byte) (*enode.Node, error) {
+func (db *DB) verifyNode(id enode.ID, v []byte) (*enode.Node, error) {
 	if len(v) <= seqPrefixLen {
 		return nil, fmt.Errorf("%w: record value of %d bytes", errCorrupt, len(v))
 	}

@@ -655,3 +655,41 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+func TestNodeCache(t *testing.T) {
+	db := mustOpen(t, "")
+	key := testKey(50)
+	ip := netip.MustParseAddr("192.0.2.50")
+	n1 := testNode(t, key, 1, ip, 1)
+	db.UpdateNode(n1)
+	first := db.Node(n1.ID())
+	if first == nil || db.Node(n1.ID()) != first {
+		t.Fatal("second read of an unchanged record was not served from the cache")
+	}
+	n2 := testNode(t, key, 2, ip, 2)
+	db.UpdateNode(n2)
+	if got := db.Node(n1.ID()); got == nil || got.Seq() != 2 {
+		t.Fatalf("after update Node = %v, want seq 2", got)
+	}
+	// Corrupting the stored value must not be masked by the cache.
+	v, _ := db.get(recordKey(n1.ID()))
+	bad := bytes.Clone(v)
+	bad[seqPrefixLen+5] ^= 0xff
+	putRaw(t, db, recordKey(n1.ID()), bad)
+	if got := db.Node(n1.ID()); got != nil {
+		t.Fatal("cache served a node for a corrupted stored value")
+	}
+	db.UpdateNode(n2)
+	db.DeleteNode(n1.ID())
+	if db.Node(n1.ID()) != nil {
+		t.Fatal("cache served a deleted node")
+	}
+	// The cache stays bounded.
+	for i := range uint64(nodeCacheSize + 10) {
+		id := idFor(i)
+		db.cache.add(id, []byte{1}, n1)
+	}
+	if len(db.cache.mu.m) != nodeCacheSize {
+		t.Fatalf("cache holds %d entries, limit %d", len(db.cache.mu.m), nodeCacheSize)
+	}
+}

@@ -46,15 +46,18 @@ func (db *DB) QuerySeeds(n int, maxAge time.Duration) []*enode.Node {
 	// scan still sees everything committed.
 	db.Flush(context.Background())
 	now := db.cfg.clock.Now()
-	var (
-		nodes = make([]*enode.Node, 0, n)
-		seen  = make(map[enode.ID]struct{})
-	)
+
+	// Draw the candidates inside a short read transaction, and verify them
+	// outside it: verification costs far more than a seek, and the
+	// in-memory store blocks writers while a transaction is open.
+	type candidate struct {
+		id  enode.ID
+		val []byte
+	}
+	var cands []candidate
+	seen := make(map[enode.ID]struct{})
 	db.store.view(func(r kvReader) error {
 		for range n * seedAttemptsPerNode {
-			if len(nodes) == n {
-				break
-			}
 			var start enode.ID
 			for i := 0; i < len(start); i += 8 {
 				binary.BigEndian.PutUint64(start[i:], rand.Uint64())
@@ -63,27 +66,29 @@ func (db *DB) QuerySeeds(n int, maxAge time.Duration) []*enode.Node {
 			if !found {
 				continue
 			}
-			if _, dup := seen[id]; dup {
-				continue
+			if _, dup := seen[id]; !dup {
+				seen[id] = struct{}{}
+				cands = append(cands, candidate{id, val})
 			}
-			seen[id] = struct{}{}
-			node, err := db.decodeNode(id, val)
-			if err != nil {
-				continue
-			}
-			ip16, ok := canonicalIP(node.IPAddr())
-			if !ok {
-				continue
-			}
-			v, _ := r.get(addrKey(id, ip16, fieldPong))
-			pong, ok := decodeTime(v)
-			if !ok || now.Sub(pong) > maxAge {
-				continue
-			}
-			nodes = append(nodes, node)
 		}
 		return nil
 	})
+
+	nodes := make([]*enode.Node, 0, min(n, len(cands)))
+	for _, c := range cands {
+		if len(nodes) == n {
+			break
+		}
+		node, err := db.decodeNode(c.id, c.val)
+		if err != nil {
+			continue
+		}
+		pong := db.LastPongReceived(c.id, node.IPAddr())
+		if pong.IsZero() || now.Sub(pong) > maxAge {
+			continue
+		}
+		nodes = append(nodes, node)
+	}
 	return nodes
 }
 
