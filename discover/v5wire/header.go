@@ -35,11 +35,12 @@ const (
 	authDataStart    = maskingIVSize + staticHeaderSize // offset of authdata
 
 	protocolID = "discv5"
-	// Version is the packet header version this codec writes, 0x0001.
-	// Decode accepts higher versions as go-ethereum does: the version field
-	// leaves room for compatible extensions.
-	Version = 1
 )
+
+// Version is the packet header version this codec writes, 0x0001. Decode
+// accepts higher versions too, as go-ethereum does: the field leaves room
+// for compatible extensions.
+const Version = 1
 
 // Packet kinds, the header's flag.
 const (
@@ -65,11 +66,11 @@ const (
 	randomMessageSize = 20
 )
 
-const nonceSize = 12
-
 // Nonce is the 96-bit AES-GCM nonce of a message, unique per packet. A
 // WHOAREYOU carries the nonce of the packet it challenges.
-type Nonce [nonceSize]byte
+type Nonce [12]byte
+
+const nonceSize = len(Nonce{})
 
 // staticHeader holds the decoded static-header fields.
 type staticHeader struct {

@@ -123,7 +123,7 @@ type TalkResponse struct {
 type Whoareyou struct {
 	Nonce     Nonce    // nonce of the packet being challenged
 	IDNonce   [16]byte // random; makes each challenge unique
-	RecordSeq uint64   // seq of the sender's record held by the challenger
+	RecordSeq uint64   // seq of the challenged node's record the challenger holds, 0 if none
 
 	// Node is the record of the challenged node (when sending) or of the
 	// challenger (when answering). It is not part of the encoding.

@@ -118,9 +118,10 @@ func recordsSize(records []*enr.Record) (int, error) {
 // DecodeMessage decodes a message plaintext, message-type || message-data,
 // as produced by AppendMessage. The returned message does not alias pt.
 //
-// Decoding is strict, like go-ethereum's: message-data must be exactly the
-// list its type defines, with canonical RLP and no extra elements or
-// trailing bytes. Errors: ErrEmptyMessage, ErrUnknownMessage,
+// Decoding is strict: message-data must be exactly the list its type
+// defines, with canonical RLP and no extra elements or trailing bytes, as
+// go-ethereum requires too. Unlike go-ethereum, a PONG recipient-ip must be
+// 4 or 16 bytes long, as the spec says. Errors: ErrEmptyMessage, ErrUnknownMessage,
 // ErrReqIDTooLarge, or ErrInvalidMessage wrapping the rlp or enr error.
 func DecodeMessage(pt []byte) (Packet, error) {
 	if len(pt) == 0 {

@@ -19,10 +19,11 @@ import (
 // unsigned record, ErrPacketTooBig if the answer needs more than 255
 // messages.
 //
-// The messages are sized for the session that normally exists when a
-// request is answered. Should one have to travel in a handshake packet, Encode
-// may report ErrPacketTooBig; such a message can be split further with
-// SplitNodes on its records and a smaller share each.
+// The messages are sized for an ordinary message packet, since a request
+// is answered within the session it arrived in. Should the session be lost
+// before the answer goes out, the answer travels in a handshake packet,
+// which has less room: Encode then reports ErrPacketTooBig for a message near
+// the limit.
 func SplitNodes(reqID []byte, records []*enr.Record) ([]*Nodes, error) {
 	if len(reqID) > MaxRequestIDSize {
 		return nil, fmt.Errorf("%w: NODES request ID has %d bytes", ErrReqIDTooLarge, len(reqID))
