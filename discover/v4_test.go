@@ -1,0 +1,143 @@
+package discover
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/trellis-p2p/trellis/discover/v4wire"
+	"github.com/trellis-p2p/trellis/enode"
+)
+
+// A Ping from a new node is answered with a Pong carrying the Ping's hash
+// and the address the Ping came from, followed by a Ping of our own; once
+// the node answers that, it is in the table and counts as live.
+func TestPingPongAndPingBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		// No revalidation pings during the test.
+		l := tn.listen(1, "10.0.0.1:30303", Config{PingInterval: time.Hour})
+		p := tn.peer(2, "10.0.0.2:30303")
+		synctest.Wait() // first refresh of the empty table
+
+		hash := p.ping(l)
+		pkt, _ := p.read()
+		pong, ok := pkt.(*v4wire.Pong)
+		if !ok {
+			t.Fatalf("got %v, want PONG first", pkt)
+		}
+		if !bytes.Equal(pong.ReplyTok, hash[:]) || pong.To.UDPAddr() != p.addr() {
+			t.Fatalf("pong %+v: wrong token or endpoint", pong)
+		}
+		if v4wire.Expired(pong.Expiration, time.Now().Add(19*time.Second)) {
+			t.Fatal("pong expires in less than 20s")
+		}
+		if pong.ENRSeq != l.Self().Seq() {
+			t.Fatalf("pong enr-seq %d, want %d", pong.ENRSeq, l.Self().Seq())
+		}
+		pkt, h := p.read()
+		if _, ok := pkt.(*v4wire.Ping); !ok {
+			t.Fatalf("got %v, want PING back", pkt)
+		}
+		if n := l.tab.node(p.id); n != nil {
+			t.Fatal("node in table before it answered")
+		}
+		p.send(l, &v4wire.Pong{To: v4wire.NewEndpoint(listenerAddr(l), 0), ReplyTok: h[:], Expiration: future()})
+		synctest.Wait()
+		if n := l.tab.node(p.id); n == nil || n.UDP() != int(p.addr().Port()) {
+			t.Fatalf("node not in table after pong: %v", n)
+		}
+		if b := liveEntry(l, p.id); b == nil || !b.Live {
+			t.Fatalf("entry %+v, want live", b)
+		}
+		// Now bonded: the next ping gets a pong only.
+		p.ping(l)
+		if pkt, _ := p.read(); pkt.Kind() != v4wire.PongPacket {
+			t.Fatalf("got %v, want PONG", pkt)
+		}
+		p.expectNone("second ping")
+	})
+}
+
+func liveEntry(l *UDPv4, id enode.ID) *BucketNode {
+	for _, b := range l.TableBuckets() {
+		for i := range b {
+			if b[i].Node.ID() == id {
+				return &b[i]
+			}
+		}
+	}
+	return nil
+}
+
+// Two listeners find each other through a bootnode.
+func TestBootstrap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		boot := tn.listen(1, "10.0.0.1:30303", Config{})
+		synctest.Wait()
+		cfg := Config{Bootnodes: []*enode.Node{boot.Self()}}
+		a := tn.listen(2, "10.0.0.2:30303", cfg)
+		time.Sleep(5 * time.Second)
+		b := tn.listen(3, "10.0.0.3:30303", cfg)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+
+		found := b.LookupPubkey(context.Background(), cachedKey(2).PubKey())
+		if len(found) == 0 || found[0].ID() != a.Self().ID() {
+			t.Fatalf("lookup for a found %v", found)
+		}
+		if a.tab.node(b.Self().ID()) == nil {
+			t.Fatal("a does not know b")
+		}
+	})
+}
+
+func TestPingTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		l := tn.listen(1, "10.0.0.1:30303", Config{})
+		silent := tn.peer(2, "10.0.0.2:30303")
+		start := time.Now()
+		_, err := l.Ping(context.Background(), silent.node())
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("err %v, want ErrTimeout", err)
+		}
+		if d := time.Since(start); d != respTimeout {
+			t.Fatalf("timed out after %v, want %v", d, respTimeout)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := l.Ping(ctx, silent.node()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err %v, want DeadlineExceeded", err)
+		}
+	})
+}
+
+func TestCloseFailsRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		l := tn.listen(1, "10.0.0.1:30303", Config{})
+		silent := tn.peer(2, "10.0.0.2:30303")
+		errc := make(chan error)
+		go func() {
+			_, err := l.Ping(context.Background(), silent.node())
+			errc <- err
+		}()
+		synctest.Wait()
+		l.Close()
+		if err := <-errc; !errors.Is(err, ErrClosed) {
+			t.Fatalf("err %v, want ErrClosed", err)
+		}
+		l.Close() // idempotent
+		if _, err := l.Ping(context.Background(), silent.node()); !errors.Is(err, ErrClosed) {
+			t.Fatalf("after close: err %v", err)
+		}
+	})
+}
+
+var _ = netip.Addr{}
