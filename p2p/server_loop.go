@@ -1,0 +1,167 @@
+package p2p
+
+import (
+	"net"
+
+	"github.com/trellis-p2p/trellis/enode"
+)
+
+// loop is the owner of the peer set. It runs posted closures until Stop, then
+// disconnects every peer and keeps running closures until the last peer has
+// been removed.
+func (srv *Server) loop() {
+	defer srv.loopWG.Done()
+	quit := srv.quit
+	for {
+		select {
+		case <-srv.inbox.wake:
+			srv.inbox.run()
+		case <-quit:
+			quit = nil
+			srv.state.Lock()
+			srv.state.stopping = true
+			peers := make([]*Peer, 0, len(srv.state.peers))
+			for _, p := range srv.state.peers {
+				peers = append(peers, p)
+			}
+			srv.state.Unlock()
+			for _, p := range peers {
+				p.Disconnect(DiscQuitting)
+			}
+			// Connections posted by setup goroutines before they exited
+			// are refused now, with DiscQuitting.
+			srv.inbox.run()
+		}
+		if quit == nil && srv.PeerCount() == 0 {
+			// Everything posted before the last peer's removal has run;
+			// setup goroutines are gone, so nothing else will be posted
+			// except trust changes, which can be dropped.
+			srv.peerWG.Wait()
+			return
+		}
+	}
+}
+
+// handshakeDone is a connection that passed both handshakes, on its way to
+// the loop.
+type handshakeDone struct {
+	fd    net.Conn
+	conn  msgConn
+	node  *enode.Node
+	hello *hello
+	flags connFlag
+}
+
+// addPeer runs on the loop: the final admission checks, then the peer starts.
+func (srv *Server) addPeer(c *handshakeDone) {
+	id := c.node.ID()
+	srv.state.Lock()
+	if srv.state.trusted[id] {
+		c.flags |= trustedConn
+	}
+	err := srv.checkLocked(id, c.flags)
+	var p *Peer
+	if err == nil {
+		p = newPeer(c.fd, c.conn, c.node, c.hello, c.flags, srv.cfg.Protocols, srv.log, &srv.hooks)
+		p.done = make(chan struct{})
+		srv.state.peers[id] = p
+		if c.flags&inboundConn != 0 {
+			srv.state.inbound++
+		}
+	}
+	srv.state.Unlock()
+
+	inbound := c.flags&inboundConn != 0
+	srv.cfg.Metrics.ConnSetup(inbound, outcomeOf(err))
+	if err != nil {
+		srv.log.Debug("Rejected peer", "id", id.TerminalString(), "addr", c.fd.RemoteAddr(), "conn", c.flags, "err", err)
+		srv.inboundDone(id, c.flags)
+		srv.peerWG.Add(1)
+		go func() {
+			defer srv.peerWG.Done()
+			closeWithReason(c.fd, c.conn, err.(DiscReason))
+		}()
+		return
+	}
+	srv.log.Debug("Adding p2p peer", "peercount", srv.PeerCount(), "id", id.TerminalString(), "conn", c.flags, "addr", c.fd.RemoteAddr(), "name", p.Name())
+	srv.cfg.Metrics.PeerAdded(inbound)
+	if srv.dialer != nil {
+		srv.dialer.peerAdded(id, c.flags)
+	}
+	srv.inboundDone(id, c.flags)
+	srv.peerWG.Add(1)
+	go srv.runPeer(p)
+}
+
+// checkLocked applies the peer limits. It runs twice per connection: early,
+// right after the encryption handshake (from the setup goroutine, under the
+// read lock), and finally on the loop, since the peer set may have changed
+// during the Hello exchange.
+func (srv *Server) checkLocked(id enode.ID, flags connFlag) error {
+	trusted := flags&trustedConn != 0
+	switch {
+	case srv.state.stopping:
+		return DiscQuitting
+	case !trusted && len(srv.state.peers) >= srv.cfg.MaxPeers:
+		return DiscTooManyPeers
+	case !trusted && flags&inboundConn != 0 && srv.state.inbound >= srv.cfg.maxInboundConns():
+		return DiscTooManyPeers
+	case srv.state.peers[id] != nil:
+		return DiscAlreadyConnected
+	case id == srv.localnode.ID():
+		return DiscSelf
+	}
+	return nil
+}
+
+// runPeer is the goroutine of a peer: it reads the connection until the peer
+// ends, then removes the peer on the loop.
+func (srv *Server) runPeer(p *Peer) {
+	defer srv.peerWG.Done()
+	srv.feed.Send(&PeerEvent{
+		Type:          PeerEventTypeAdd,
+		Peer:          p.ID(),
+		LocalAddress:  p.LocalAddr().String(),
+		RemoteAddress: p.RemoteAddr().String(),
+	})
+	remoteRequested, err := p.run()
+
+	// Remove on the loop before announcing the drop, so that a subscriber
+	// never finds a dropped peer in Peers().
+	removed := make(chan struct{})
+	srv.inbox.post(func() {
+		srv.removePeer(p)
+		close(removed)
+	})
+	<-removed
+	srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)
+	srv.feed.Send(&PeerEvent{
+		Type:          PeerEventTypeDrop,
+		Peer:          p.ID(),
+		Error:         err.Error(),
+		LocalAddress:  p.LocalAddr().String(),
+		RemoteAddress: p.RemoteAddr().String(),
+	})
+	close(p.done)
+}
+
+func (srv *Server) removePeer(p *Peer) {
+	srv.state.Lock()
+	delete(srv.state.peers, p.ID())
+	if p.Inbound() {
+		srv.state.inbound--
+	}
+	srv.state.Unlock()
+	srv.cfg.Metrics.PeerRemoved(p.Inbound())
+	if srv.dialer != nil {
+		srv.dialer.peerRemoved(p.ID(), connFlag(p.flags.Load()))
+	}
+}
+
+// inboundDone tells the dialer an inbound connection from id is no longer
+// pending (it became a peer or failed), so dialing id is allowed again.
+func (srv *Server) inboundDone(id enode.ID, flags connFlag) {
+	if flags&inboundConn != 0 && srv.dialer != nil {
+		srv.dialer.inboundCompleted(id)
+	}
+}
