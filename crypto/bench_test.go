@@ -75,18 +75,10 @@ func BenchmarkKeccakMAC(b *testing.B) {
 
 func BenchmarkKeccakF1600(b *testing.B) {
 	var a [25]uint64
-	b.Run("dispatch", func(b *testing.B) {
-		b.SetBytes(keccakRate)
-		for b.Loop() {
-			keccakF1600(&a)
-		}
-	})
-	b.Run("generic", func(b *testing.B) {
-		b.SetBytes(keccakRate)
-		for b.Loop() {
-			keccakF1600Generic(&a)
-		}
-	})
+	b.SetBytes(keccakRate)
+	for b.Loop() {
+		keccakF1600(&a)
+	}
 }
 
 func BenchmarkGenerateKey(b *testing.B) {

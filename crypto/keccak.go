@@ -155,14 +155,14 @@ func (d *keccakState) Sum(b []byte) []byte {
 	return append(b, h[:]...)
 }
 
-// absorbBlocksGeneric XORs each 136-byte block of p (len(p) is a multiple of
-// the rate) into a and permutes.
-func absorbBlocksGeneric(a *[25]uint64, p []byte) {
+// absorbBlocks XORs each 136-byte block of p (len(p) is a multiple of the
+// rate) into a and permutes.
+func absorbBlocks(a *[25]uint64, p []byte) {
 	for len(p) >= keccakRate {
 		for i := 0; i < keccakLanes; i++ {
 			a[i] ^= binary.LittleEndian.Uint64(p[8*i:])
 		}
-		keccakF1600Generic(a)
+		keccakF1600(a)
 		p = p[keccakRate:]
 	}
 }

@@ -4,8 +4,8 @@ package crypto
 
 import "math/bits"
 
-// keccakF1600Generic applies the Keccak-f[1600] permutation to a.
-func keccakF1600Generic(a *[25]uint64) {
+// keccakF1600 applies the Keccak-f[1600] permutation to a.
+func keccakF1600(a *[25]uint64) {
 	var c0, c1, c2, c3, c4, d0, d1, d2, d3, d4, b0, b1, b2, b3, b4 uint64
 
 	// Enter the lane-complemented representation.
