@@ -39,6 +39,10 @@ func frameWireLen(fsize int) int { return frameOverhead + paddedLen(fsize) }
 type frameWriter struct {
 	enc cipher.Stream
 	mac macState
+	// Scratch space: locals passed to cipher.Stream (an interface) would
+	// be moved to the heap on every frame.
+	hdr  [headerLen]byte
+	code [9]byte
 }
 
 // appendStart appends the header, header MAC and encrypted message code of
@@ -47,17 +51,17 @@ type frameWriter struct {
 // appendData, and finishes with appendEnd.
 func (w *frameWriter) appendStart(dst []byte, fsize int, code uint64) []byte {
 	dst = w.appendHeader(dst, fsize)
-	var c [9]byte
-	return w.appendData(dst, rlp.AppendUint64(c[:0], code))
+	return w.appendData(dst, rlp.AppendUint64(w.code[:0], code))
 }
 
 // appendHeader appends the encrypted header and the header MAC.
 func (w *frameWriter) appendHeader(dst []byte, fsize int) []byte {
-	var h [headerLen]byte
+	h := &w.hdr
 	h[0], h[1], h[2] = byte(fsize>>16), byte(fsize>>8), byte(fsize)
 	copy(h[3:], headerData[:])
+	clear(h[3+len(headerData):])
 	w.enc.XORKeyStream(h[:], h[:])
-	mac := w.mac.headerMAC(&h)
+	mac := w.mac.headerMAC(h)
 	dst = append(dst, h[:]...)
 	return append(dst, mac[:]...)
 }

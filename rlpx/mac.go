@@ -34,6 +34,7 @@ type macState struct {
 
 	last      [keccak.Size]byte // digest of k, when lastValid
 	lastValid bool
+	seed      [16]byte // scratch; a local would escape through cipher.Block
 }
 
 func (m *macState) init(block cipher.Block, k *keccak.State, foreign hash.Hash) {
@@ -68,10 +69,9 @@ func (m *macState) absorb(p []byte) {
 // seal finishes a MAC: seed = aes(digest[:16]) ^ x, absorb seed, return the
 // new digest's first half.
 func (m *macState) seal(x *[16]byte) (mac [16]byte) {
-	var seed [16]byte
-	m.block.Encrypt(seed[:], m.digest()[:16])
-	subtle.XORBytes(seed[:], seed[:], x[:])
-	m.absorb(seed[:])
+	m.block.Encrypt(m.seed[:], m.digest()[:16])
+	subtle.XORBytes(m.seed[:], m.seed[:], x[:])
+	m.absorb(m.seed[:])
 	copy(mac[:], m.digest()[:16])
 	return mac
 }
