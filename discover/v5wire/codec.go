@@ -18,7 +18,6 @@ import (
 // A Codec is not safe for concurrent use: the goroutine that owns the
 // SessionStore owns the Codec too.
 type Codec struct {
-	ln     *enode.LocalNode
 	key    *crypto.PrivateKey
 	id     enode.ID
 	store  SessionStore
@@ -62,7 +61,6 @@ func NewCodec(ln *enode.LocalNode, key *crypto.PrivateKey, store SessionStore) *
 		panic("v5wire: NewCodec key does not belong to the local node")
 	}
 	c := &Codec{
-		ln:     ln,
 		key:    key,
 		id:     ln.ID(),
 		store:  store,
