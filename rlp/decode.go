@@ -272,8 +272,18 @@ func decodeBigIntValue(s *Stream, p unsafe.Pointer) error {
 
 func makeDecoderDecoder(typ reflect.Type) decoder {
 	return func(s *Stream, p unsafe.Pointer) error {
+		// Report the end of the enclosing list ourselves: an EOL coming back
+		// from DecodeRLP means its own list ended early, and must not be taken
+		// for the end of ours.
+		if s.kind < 0 && len(s.stack) > 0 && s.stack[len(s.stack)-1] == 0 {
+			return EOL
+		}
 		dec := reflect.NewAt(typ, p).Interface().(Decoder)
-		return wrapErr(dec.DecodeRLP(s), typ)
+		err := dec.DecodeRLP(s)
+		if err == EOL {
+			err = ErrTooFewElements
+		}
+		return wrapErr(err, typ)
 	}
 }
 

@@ -213,7 +213,18 @@ var decTests = []decTest{
 	{input: "c20102", ptr: new(pairDecoder), want: pairDecoder{1, 2}},
 	{input: "c6c20102c20304", ptr: new([]pairDecoder), want: []pairDecoder{{1, 2}, {3, 4}}},
 	{input: "c3c20102", ptr: new([]*pairDecoder), want: []*pairDecoder{{1, 2}}},
-	{input: "c101", ptr: new(pairDecoder), wantErr: EOL}, // Decoder's own error, passed through
+	// A Decoder's own list ending early is not the end of the enclosing list.
+	{input: "c101", ptr: new(pairDecoder), wantErr: ErrTooFewElements},
+	{input: "c3c20102", ptr: new(struct{ P pairDecoder }), want: struct{ P pairDecoder }{pairDecoder{1, 2}}},
+	{input: "c3c101c0", ptr: new(struct {
+		P pairDecoder
+		Q []uint `rlp:"optional"`
+	}), wantErr: ErrTooFewElements},
+	{input: "c0", ptr: new(struct {
+		P []pairDecoder `rlp:"tail"`
+	}), want: struct {
+		P []pairDecoder `rlp:"tail"`
+	}{P: []pairDecoder{}}},
 	{input: "c0", ptr: new(failingDecoder), wantErr: errDecoder,
 		msg: "rlp: decoder failed for rlp.failingDecoder"},
 

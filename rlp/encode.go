@@ -50,7 +50,7 @@ func EncodeToBytes(val any) ([]byte, error) {
 	case []byte:
 		return appendBytesExact(v), nil
 	case string:
-		return appendBytesExact([]byte(v)), nil
+		return appendBytesExact(unsafe.Slice(unsafe.StringData(v), len(v))), nil
 	}
 	b := getEncBuffer()
 	buf, err := appendValue(b.buf, val)

@@ -9,6 +9,8 @@ import (
 
 // EOL is returned by Stream methods when the end of the current list has been
 // reached. It is returned unwrapped so callers can compare with ==.
+//
+//lint:ignore ST1012 the name is part of the API go-ethereum users know.
 var EOL = errors.New("rlp: end of list")
 
 // Sentinel errors for malformed or unsuitable input. Decoding functions return

@@ -54,7 +54,8 @@ type mixed struct {
 	Big  big.Int
 	List [2]cap
 	X    any
-	skip uint //nolint:unused // unexported fields are ignored by both
+	//lint:ignore U1000 unexported fields are ignored by both libraries.
+	skip uint
 	Ign  uint `rlp:"-"`
 }
 
