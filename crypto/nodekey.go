@@ -78,7 +78,8 @@ func ParseNodeKey(data []byte) (*PrivateKey, error) {
 
 // SaveNodeKey writes k to path in the node key format with mode 0600. The
 // file is written under a temporary name in the same directory, synced, and
-// renamed over path, so a crash never leaves a truncated key behind.
+// renamed over path, so a crash leaves either the old file or the complete
+// new one, never a truncated key.
 func SaveNodeKey(path string, k *PrivateKey) error {
 	kb := FromPrivateKey(k)
 	defer clear(kb)
@@ -100,8 +101,8 @@ func SaveNodeKey(path string, k *PrivateKey) error {
 		os.Remove(tmp)
 		return fmt.Errorf("crypto: saving node key: %w", err)
 	}
-	// CreateTemp already uses 0600; Chmod guards against a umask-free
-	// platform default ever changing that.
+	// os.CreateTemp happens to create files 0600; say so explicitly rather
+	// than rely on it.
 	if err := f.Chmod(0o600); err != nil {
 		return fail(err)
 	}
@@ -119,5 +120,18 @@ func SaveNodeKey(path string, k *PrivateKey) error {
 		os.Remove(tmp)
 		return fmt.Errorf("crypto: saving node key: %w", err)
 	}
+	syncDir(dir)
 	return nil
+}
+
+// syncDir makes a rename in dir durable. It is best effort: some platforms
+// (Windows) cannot open or sync directories, and the rename itself already
+// happened atomically.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync()
+	d.Close()
 }

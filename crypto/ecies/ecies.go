@@ -54,6 +54,8 @@ var (
 
 // Encrypt encrypts msg to pub using fresh ephemeral key and IV material from
 // rand. s1 and s2 are optional shared data bound into the KDF and the MAC.
+// An empty msg is allowed: go-ethereum's Encrypt refuses one, but its Decrypt
+// accepts the resulting Overhead-byte ciphertext, as Decrypt here does.
 func Encrypt(rand io.Reader, pub *crypto.PublicKey, msg, s1, s2 []byte) ([]byte, error) {
 	if pub == nil || !pub.IsOnCurve() {
 		return nil, fmt.Errorf("%w: recipient key not on curve", ErrInvalidPublicKey)
