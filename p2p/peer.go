@@ -78,8 +78,9 @@ type Peer struct {
 
 	running []*protoRW // sorted by offset
 	created time.Time
-	log     *slog.Logger
-	hooks   *peerHooks // shared by all peers of a server; nil for NewPeer
+	srvLog  *slog.Logger                // the server's; nil for NewPeer
+	log     atomic.Pointer[slog.Logger] // srvLog with the peer's attributes, made on first use
+	hooks   *peerHooks                  // shared by all peers of a server; nil for NewPeer
 
 	closing chan struct{} // closed by the first end call
 	done    chan struct{} // closed once the server has removed the peer
@@ -135,9 +136,7 @@ func newPeer(fd net.Conn, conn msgConn, node *enode.Node, h *hello, flags connFl
 	}
 	p.wmu.lock = make(chan struct{}, 1)
 	p.flags.Store(int32(flags))
-	if log != nil {
-		p.log = log.With("id", node.ID().TerminalString(), "conn", flags.String())
-	}
+	p.srvLog = log
 	for _, m := range matchProtocols(protos, h.Caps) {
 		p.running = append(p.running, &protoRW{Protocol: m.proto, offset: m.offset, in: make(chan Msg), peer: p})
 	}
@@ -227,10 +226,16 @@ func (p *Peer) Lifetime() time.Duration { return time.Since(p.created) }
 
 // Log returns the peer's logger.
 func (p *Peer) Log() *slog.Logger {
-	if p.log == nil {
-		return slog.Default()
+	if l := p.log.Load(); l != nil {
+		return l
 	}
-	return p.log
+	base := p.srvLog
+	if base == nil {
+		base = slog.Default()
+	}
+	l := base.With("id", p.ID().TerminalString(), "conn", connFlag(p.flags.Load()).String())
+	p.log.Store(l)
+	return l
 }
 
 func (p *Peer) String() string {

@@ -225,9 +225,14 @@ type Server struct {
 	state struct {
 		sync.RWMutex
 		peers    map[enode.ID]*Peer
-		inbound  int
+		inbound  int // peers that dialed us
+		dialed   int // peers we dialed
 		trusted  map[enode.ID]bool
 		stopping bool
+		// dropping holds the done channel of removed peers whose drop event
+		// is still being delivered, so that a reconnection's add event
+		// waits for it.
+		dropping map[enode.ID]chan struct{}
 	}
 }
 
@@ -282,15 +287,17 @@ func (srv *Server) Start() (err error) {
 	srv.quit = make(chan struct{})
 	srv.setup.conns = make(map[net.Conn]struct{})
 	srv.state.peers = make(map[enode.ID]*Peer)
+	srv.state.dropping = make(map[enode.ID]chan struct{})
 	srv.state.trusted = make(map[enode.ID]bool, len(cfg.TrustedNodes))
 	for _, n := range cfg.TrustedNodes {
 		srv.state.trusted[n.ID()] = true
 	}
 	srv.lifecycle.stopped = make(chan struct{})
 
+	// The dialer first: the loop reads srv.dialer.
+	srv.startDialer()
 	srv.loopWG.Add(1)
 	go srv.loop()
-	srv.startDialer()
 	if srv.listener != nil {
 		srv.inbound.init(srv)
 		srv.acceptWG.Add(1)

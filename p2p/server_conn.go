@@ -292,14 +292,9 @@ func (srv *Server) handshake(fd net.Conn, flags connFlag, dest *enode.Node) (*ha
 
 // protoHandshake exchanges Hello messages (rlpx.md "Hello (0x00)").
 func (srv *Server) protoHandshake(fd net.Conn, conn msgConn, remote *crypto.PublicKey) (*hello, error) {
-	if _, err := conn.WriteMsg(helloMsg, srv.helloData); err != nil {
-		return nil, fmt.Errorf("%w: write: %w", ErrProtoHandshake, err)
-	}
-	if f, ok := conn.(flusher); ok {
-		if err := f.Flush(); err != nil {
-			return nil, fmt.Errorf("%w: write: %w", ErrProtoHandshake, err)
-		}
-	}
+	// A write error is reported only if there is nothing to read: a remote
+	// that refuses us sends Disconnect and closes, which can fail our write.
+	_, werr := conn.WriteMsg(helloMsg, srv.helloData)
 	// Nothing larger than a Hello is accepted before the remote proved it
 	// speaks the protocol.
 	if l, ok := conn.(readLimiter); ok {
@@ -308,6 +303,9 @@ func (srv *Server) protoHandshake(fd net.Conn, conn msgConn, remote *crypto.Publ
 	}
 	code, data, _, err := conn.ReadMsg()
 	if err != nil {
+		if werr != nil {
+			return nil, fmt.Errorf("%w: write: %w", ErrProtoHandshake, werr)
+		}
 		return nil, fmt.Errorf("%w: read: %w", ErrProtoHandshake, err)
 	}
 	fail := func(reason DiscReason, err error) (*hello, error) {
@@ -322,6 +320,9 @@ func (srv *Server) protoHandshake(fd net.Conn, conn msgConn, remote *crypto.Publ
 		return nil, fmt.Errorf("%w: remote disconnected: %w", ErrProtoHandshake, r)
 	default:
 		return fail(DiscProtocolError, fmt.Errorf("%w, got code %#x", ErrUnexpectedMsg, code))
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("%w: write: %w", ErrProtoHandshake, werr)
 	}
 	h, err := decodeHello(data)
 	if err != nil {

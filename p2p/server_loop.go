@@ -61,13 +61,17 @@ func (srv *Server) addPeer(c *handshakeDone) {
 	}
 	err := srv.checkLocked(id, c.flags)
 	var p *Peer
+	var prevDrop chan struct{}
 	if err == nil {
 		p = newPeer(c.fd, c.conn, c.node, c.hello, c.flags, srv.cfg.Protocols, srv.log, &srv.hooks)
 		p.done = make(chan struct{})
 		srv.state.peers[id] = p
 		if c.flags&inboundConn != 0 {
 			srv.state.inbound++
+		} else {
+			srv.state.dialed++
 		}
+		prevDrop = srv.state.dropping[id]
 	}
 	srv.state.Unlock()
 
@@ -90,7 +94,7 @@ func (srv *Server) addPeer(c *handshakeDone) {
 	}
 	srv.inboundDone(id, c.flags)
 	srv.peerWG.Add(1)
-	go srv.runPeer(p)
+	go srv.runPeer(p, prevDrop)
 }
 
 // checkLocked applies the peer limits. It runs twice per connection: early,
@@ -106,6 +110,10 @@ func (srv *Server) checkLocked(id enode.ID, flags connFlag) error {
 		return DiscTooManyPeers
 	case !trusted && flags&inboundConn != 0 && srv.state.inbound >= srv.cfg.maxInboundConns():
 		return DiscTooManyPeers
+	case !trusted && flags&dynDialedConn != 0 && srv.state.dialed >= srv.cfg.maxDialedConns():
+		// The dialer starts more dials than it needs, since many fail;
+		// when too many succeed, the extra ones go.
+		return DiscTooManyPeers
 	case srv.state.peers[id] != nil:
 		return DiscAlreadyConnected
 	case id == srv.localnode.ID():
@@ -115,9 +123,13 @@ func (srv *Server) checkLocked(id enode.ID, flags connFlag) error {
 }
 
 // runPeer is the goroutine of a peer: it reads the connection until the peer
-// ends, then removes the peer on the loop.
-func (srv *Server) runPeer(p *Peer) {
+// ends, then removes the peer on the loop. prevDrop, if not nil, is closed
+// when the drop event of an earlier connection to the same node is out.
+func (srv *Server) runPeer(p *Peer, prevDrop chan struct{}) {
 	defer srv.peerWG.Done()
+	if prevDrop != nil {
+		<-prevDrop
+	}
 	srv.feed.Send(&PeerEvent{
 		Type:          PeerEventTypeAdd,
 		Peer:          p.ID(),
@@ -143,6 +155,13 @@ func (srv *Server) runPeer(p *Peer) {
 		RemoteAddress: p.RemoteAddr().String(),
 	})
 	close(p.done)
+	srv.inbox.post(func() {
+		srv.state.Lock()
+		if srv.state.dropping[p.ID()] == p.done {
+			delete(srv.state.dropping, p.ID())
+		}
+		srv.state.Unlock()
+	})
 }
 
 func (srv *Server) removePeer(p *Peer) {
@@ -150,7 +169,10 @@ func (srv *Server) removePeer(p *Peer) {
 	delete(srv.state.peers, p.ID())
 	if p.Inbound() {
 		srv.state.inbound--
+	} else {
+		srv.state.dialed--
 	}
+	srv.state.dropping[p.ID()] = p.done
 	srv.state.Unlock()
 	srv.cfg.Metrics.PeerRemoved(p.Inbound())
 	if srv.dialer != nil {

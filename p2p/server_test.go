@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -28,19 +29,30 @@ func testServer(t testing.TB, n *memnet.Network, ip string, mod func(*Config)) *
 		mod(&cfg)
 	}
 	srv := &Server{Config: cfg}
+	// Subscribe before Start so that no event is missed.
+	ch := make(chan *PeerEvent, 1000)
+	sub := srv.SubscribeEvents(ch)
+	testEvents.Store(srv, ch)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Stop)
+	t.Cleanup(func() {
+		srv.Stop()
+		sub.Unsubscribe()
+		testEvents.Delete(srv)
+	})
 	return srv
 }
 
-// events subscribes to srv's peer events.
+var testEvents sync.Map // *Server -> chan *PeerEvent
+
+// events returns the peer events of a server made by testServer.
 func events(t testing.TB, srv *Server) chan *PeerEvent {
-	ch := make(chan *PeerEvent, 100)
-	sub := srv.SubscribeEvents(ch)
-	t.Cleanup(sub.Unsubscribe)
-	return ch
+	ch, ok := testEvents.Load(srv)
+	if !ok {
+		t.Fatal("not a test server")
+	}
+	return ch.(chan *PeerEvent)
 }
 
 // nextEvent waits for an event of the given type, skipping others.
