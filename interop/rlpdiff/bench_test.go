@@ -45,7 +45,7 @@ func toGethNeighbors(n neighborsT) neighborsG {
 	return neighborsG{Nodes: n.Nodes, Expiration: n.Expiration}
 }
 
-func mustEncode(b *testing.B, v any) []byte {
+func mustEncode(b testing.TB, v any) []byte {
 	enc, err := rlp.EncodeToBytes(v)
 	if err != nil {
 		b.Fatal(err)
@@ -60,122 +60,69 @@ func mustEncode(b *testing.B, v any) []byte {
 	return enc
 }
 
-// BenchmarkRLP compares the two implementations on the same messages. Decode
-// targets are fresh values each iteration, as when handling a received message.
-func BenchmarkRLP(b *testing.B) {
+type benchCase struct {
+	name  string
+	bytes int // for SetBytes, if non-zero
+	run   func(b *testing.B)
+}
+
+// rlpBenchCases returns the benchmark cases, named message/op/impl=library.
+// Decode targets are fresh values each iteration, as when handling a received
+// message.
+func rlpBenchCases(tb testing.TB) []benchCase {
 	hello := sampleHello()
-	helloEnc := mustEncode(b, &hello)
+	helloEnc := mustEncode(tb, &hello)
 	gHello := toGethHello(hello)
 	nb := sampleNeighbors(12)
-	nbEnc := mustEncode(b, &nb)
+	nbEnc := mustEncode(tb, &nb)
 	nbG := toGethNeighbors(nb)
 	blob := bytes.Repeat([]byte{0x5a, 0xa5, 0x01, 0xff}, 1<<18)
-	blobEnc := mustEncode(b, blob)
+	blobEnc := mustEncode(tb, blob)
 
-	b.Run("Hello/Decode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var v helloT
-			if err := rlp.DecodeBytes(helloEnc, &v); err != nil {
-				b.Fatal(err)
+	decode := func(enc []byte, newVal func() any, dec func([]byte, any) error) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				if err := dec(enc, newVal()); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
-	b.Run("Hello/Decode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var v helloG
-			if err := grlp.DecodeBytes(helloEnc, &v); err != nil {
-				b.Fatal(err)
+	}
+	encode := func(val any, enc func(any) ([]byte, error)) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				if _, err := enc(val); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
-	b.Run("Hello/Encode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rlp.EncodeToBytes(&hello); err != nil {
-				b.Fatal(err)
+	}
+	return []benchCase{
+		{"Hello/Decode/impl=trellis", 0, decode(helloEnc, func() any { return new(helloT) }, rlp.DecodeBytes)},
+		{"Hello/Decode/impl=geth", 0, decode(helloEnc, func() any { return new(helloG) }, grlp.DecodeBytes)},
+		{"Hello/Encode/impl=trellis", 0, encode(&hello, rlp.EncodeToBytes)},
+		{"Hello/Encode/impl=geth", 0, encode(&gHello, grlp.EncodeToBytes)},
+		{"Neighbors12/Decode/impl=trellis", 0, decode(nbEnc, func() any { return new(neighborsT) }, rlp.DecodeBytes)},
+		{"Neighbors12/Decode/impl=geth", 0, decode(nbEnc, func() any { return new(neighborsG) }, grlp.DecodeBytes)},
+		{"Neighbors12/Encode/impl=trellis", 0, encode(&nb, rlp.EncodeToBytes)},
+		{"Neighbors12/Encode/impl=geth", 0, encode(&nbG, grlp.EncodeToBytes)},
+		{"Bytes1MiB/Decode/impl=trellis", len(blob), decode(blobEnc, func() any { return new([]byte) }, rlp.DecodeBytes)},
+		{"Bytes1MiB/Decode/impl=geth", len(blob), decode(blobEnc, func() any { return new([]byte) }, grlp.DecodeBytes)},
+		{"Bytes1MiB/Encode/impl=trellis", len(blob), encode(blob, rlp.EncodeToBytes)},
+		{"Bytes1MiB/Encode/impl=geth", len(blob), encode(blob, grlp.EncodeToBytes)},
+	}
+}
+
+// BenchmarkRLP compares the two implementations on the same messages, in the
+// same run: compare with benchstat -col /impl.
+func BenchmarkRLP(b *testing.B) {
+	for _, c := range rlpBenchCases(b) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			if c.bytes > 0 {
+				b.SetBytes(int64(c.bytes))
 			}
-		}
-	})
-	b.Run("Hello/Encode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := grlp.EncodeToBytes(&gHello); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Neighbors12/Decode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var v neighborsT
-			if err := rlp.DecodeBytes(nbEnc, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Neighbors12/Decode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var v neighborsG
-			if err := grlp.DecodeBytes(nbEnc, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Neighbors12/Encode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rlp.EncodeToBytes(&nb); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Neighbors12/Encode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := grlp.EncodeToBytes(&nbG); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Bytes1MiB/Decode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(blob)))
-		for b.Loop() {
-			var v []byte
-			if err := rlp.DecodeBytes(blobEnc, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Bytes1MiB/Decode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(blob)))
-		for b.Loop() {
-			var v []byte
-			if err := grlp.DecodeBytes(blobEnc, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Bytes1MiB/Encode/impl=trellis", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(blob)))
-		for b.Loop() {
-			if _, err := rlp.EncodeToBytes(blob); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Bytes1MiB/Encode/impl=geth", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(blob)))
-		for b.Loop() {
-			if _, err := grlp.EncodeToBytes(blob); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+			c.run(b)
+		})
+	}
 }
