@@ -89,10 +89,11 @@ func (c *Conn) Handshake(prv *crypto.PrivateKey) (*crypto.PublicKey, error) {
 		err error
 	)
 	if c.dialDest != nil {
-		if !c.dialDest.IsOnCurve() {
+		remote, ok := toPoint(c.dialDest)
+		if !ok {
 			return nil, ErrHandshakeRemote
 		}
-		h.remote = c.dialDest
+		h.remote = remote
 		sec, err = h.runInitiator(c.conn, c.conn, &c.rd.buf)
 	} else {
 		sec, err = h.runRecipient(c.conn, c.conn, &c.rd.buf)

@@ -325,7 +325,8 @@ func TestPreEIP8Initiator(t *testing.T) {
 		errc <- err
 	}()
 
-	h := handshake{initiator: true, rand: cryptoRand{}, local: keyA, remote: keyB.PubKey()}
+	remoteB, _ := toPoint(keyB.PubKey())
+	h := handshake{initiator: true, rand: cryptoRand{}, local: keyA, remote: remoteB}
 	h.eph = newKey(t)
 	h.initNonce = [32]byte{1, 2, 3}
 	static := crypto.ECDH(keyA, keyB.PubKey())

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/crypto/ecies"
+	"github.com/trellis-p2p/trellis/rlpx/internal/ec"
 )
 
 // The encrypted handshake (rlpx.md "Initial Handshake", EIP-8):
@@ -23,16 +23,18 @@ import (
 // (inside the ECIES envelope). Both sides then derive the session secrets
 // from the ephemeral shared secret and the nonces (secrets.go).
 //
-// Scalar multiplications per handshake (the dominant cost):
+// Scalar multiplications per handshake (the dominant cost; internal/ec
+// does them):
 //
 //	initiator: static ECDH, signing (k·G), ECIES encrypt (r·G, r·P),
 //	           ECIES decrypt, ephemeral ECDH             4 variable + 2 fixed-base
 //	recipient: ECIES decrypt, static ECDH, ephemeral key (k·G),
-//	           recovery fused with ephemeral ECDH (curve.go),
+//	           recovery fused with ephemeral ECDH,
 //	           ECIES encrypt (r·G, r·P)                  4 variable + 3 fixed-base
 //
 // The initiator never computes its own ephemeral public key: EIP-8 auth
-// does not carry it (the recipient recovers it from the signature).
+// does not carry it (the recipient recovers it from the signature), and its
+// static public key is cached (curve.go).
 
 // handshake is one side's state during the handshake. The exchange
 // functions at the bottom do the I/O; the rest is pure computation.
@@ -41,7 +43,7 @@ type handshake struct {
 	rand      io.Reader // nonces, ephemeral keys and ECIES randomness
 
 	local  *crypto.PrivateKey
-	remote *crypto.PublicKey // remote static key: the dial destination, or from auth
+	remote *ec.Point // remote static key: the dial destination, or from auth
 	eph    *crypto.PrivateKey
 
 	initNonce, respNonce [nonceLen]byte
@@ -60,19 +62,15 @@ func (h *handshake) makeAuth() ([]byte, error) {
 	}
 	h.eph = eph
 
-	static := ecdhX(h.local, h.remote)
+	static, _ := ec.ScalarMultX(&h.local.Key, h.remote)
 	var digest [32]byte
 	subtle.XORBytes(digest[:], static[:], h.initNonce[:])
-	sig, err := crypto.Sign(digest[:], h.eph)
-	if err != nil {
-		return nil, err
-	}
 	msg := authMsg{
+		Signature:       ec.SignRecoverable(&h.eph.Key, &digest),
 		InitiatorPubkey: *localPubkey(h.local),
 		Nonce:           h.initNonce,
 		Version:         authVsn,
 	}
-	copy(msg.Signature[:], sig)
 	return sealEIP8(h.rand, h.remote, msg.appendRLP(make([]byte, 0, 512)))
 }
 
@@ -92,18 +90,21 @@ func (h *handshake) handleAuth(packet []byte, eip8 bool) error {
 	if err != nil {
 		return err
 	}
-	remote, err := parsePubkey64(&msg.InitiatorPubkey)
-	if err != nil {
-		return fmt.Errorf("%w: initiator-pubk", err)
+	remote, ok := ec.ParsePoint(&msg.InitiatorPubkey)
+	if !ok {
+		return fmt.Errorf("%w: initiator-pubk not on the curve", ErrHandshakeKey)
 	}
 	h.remote = remote
 	h.initNonce = msg.Nonce
 	h.remoteVersion = msg.Version
 
-	static := ecdhX(h.local, remote)
+	static, _ := ec.ScalarMultX(&h.local.Key, remote)
 	var digest [32]byte
 	subtle.XORBytes(digest[:], static[:], h.initNonce[:])
-	h.ecdhe, err = recoverECDH(&h.eph.Key, &digest, &msg.Signature)
+	// The fused recovery and ECDH (ec.RecoverMultX) saves the variable-base
+	// multiplication that recovering the initiator's ephemeral key and then
+	// multiplying it would take.
+	h.ecdhe, err = ec.RecoverMultX(&h.eph.Key, &digest, &msg.Signature)
 	if err != nil {
 		return fmt.Errorf("%w: auth signature: %w", ErrHandshakeKey, err)
 	}
@@ -113,12 +114,12 @@ func (h *handshake) handleAuth(packet []byte, eip8 bool) error {
 // makeAck creates the recipient's ack packet, in the format of the auth.
 func (h *handshake) makeAck(eip8 bool) ([]byte, error) {
 	msg := ackMsg{
-		EphemeralPubkey: basePoint64(&h.eph.Key),
+		EphemeralPubkey: ec.ScalarBaseMult(&h.eph.Key),
 		Nonce:           h.respNonce,
 		Version:         authVsn,
 	}
 	if !eip8 {
-		return ecies.Encrypt(h.rand, h.remote, msg.appendV4(nil), nil, nil)
+		return eciesEncrypt(h.rand, h.remote, msg.appendV4(nil), nil)
 	}
 	return sealEIP8(h.rand, h.remote, msg.appendRLP(make([]byte, 0, 512)))
 }
@@ -138,33 +139,33 @@ func (h *handshake) handleAck(packet []byte, eip8 bool) error {
 	if err != nil {
 		return err
 	}
-	remoteEph, err := parsePubkey64(&msg.EphemeralPubkey)
-	if err != nil {
-		return fmt.Errorf("%w: recipient-ephemeral-pubk", err)
+	remoteEph, ok := ec.ParsePoint(&msg.EphemeralPubkey)
+	if !ok {
+		return fmt.Errorf("%w: recipient-ephemeral-pubk not on the curve", ErrHandshakeKey)
 	}
 	h.respNonce = msg.Nonce
 	h.remoteVersion = msg.Version
-	h.ecdhe = ecdhX(h.eph, remoteEph)
+	h.ecdhe, _ = ec.ScalarMultX(&h.eph.Key, remoteEph)
 	return nil
 }
 
 // secrets derives the session secrets once both packets are known.
 func (h *handshake) secrets(auth, ack []byte) Secrets {
 	s := deriveSecrets(&h.ecdhe, &h.initNonce, &h.respNonce, auth, ack, h.initiator)
-	s.remote = h.remote
+	s.remote = toPublicKey(h.remote)
 	return s
 }
 
 // sealEIP8 pads body and encrypts it to remote, with the 2-byte size
 // prefix as ECIES shared data (EIP-8: "enc-auth-body = ecies.encrypt(
 // recipient-pubk, auth-body || auth-padding, auth-size)").
-func sealEIP8(rnd io.Reader, remote *crypto.PublicKey, body []byte) ([]byte, error) {
+func sealEIP8(rnd io.Reader, remote *ec.Point, body []byte) ([]byte, error) {
 	// The padding only needs to vary in length; its content is encrypted.
 	pad := minPadding + rand.IntN(maxPadding-minPadding+1)
 	body = append(body, make([]byte, pad)...)
 	var prefix [2]byte
-	binary.BigEndian.PutUint16(prefix[:], uint16(len(body)+ecies.Overhead))
-	ct, err := ecies.Encrypt(rnd, remote, body, nil, prefix[:])
+	binary.BigEndian.PutUint16(prefix[:], uint16(len(body)+eciesOverhead))
+	ct, err := eciesEncrypt(rnd, remote, body, prefix[:])
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +180,9 @@ func openPacket(k *crypto.PrivateKey, packet []byte, eip8 bool) ([]byte, error) 
 		err   error
 	)
 	if eip8 {
-		plain, err = ecies.Decrypt(k, packet[2:], nil, packet[:2])
+		plain, err = eciesDecrypt(&k.Key, packet[2:], packet[:2])
 	} else {
-		plain, err = ecies.Decrypt(k, packet, nil, nil)
+		plain, err = eciesDecrypt(&k.Key, packet, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHandshakeDecrypt, err)
@@ -202,10 +203,10 @@ func readPacket(rb *readBuffer, r io.Reader, legacyLen int) (packet []byte, eip8
 		return nil, false, err
 	}
 	if rb.unread()[0] == 0x04 {
-		if err := rb.fill(r, crypto.PubkeyLength); err != nil {
+		if err := rb.fill(r, eciesPubLen); err != nil {
 			return nil, false, err
 		}
-		if _, err := crypto.UnmarshalPubkey(rb.unread()[:crypto.PubkeyLength]); err == nil {
+		if _, ok := ec.ParsePoint((*[64]byte)(rb.unread()[1:eciesPubLen])); ok {
 			if err := rb.fill(r, legacyLen); err != nil {
 				return nil, false, err
 			}
@@ -233,7 +234,7 @@ func (h *handshake) runInitiator(w io.Writer, r io.Reader, rb *readBuffer) (Secr
 	if _, err := w.Write(auth); err != nil {
 		return Secrets{}, err
 	}
-	ack, eip8, err := readPacket(rb, r, ackV4Len+ecies.Overhead)
+	ack, eip8, err := readPacket(rb, r, ackV4Len+eciesOverhead)
 	if err != nil {
 		return Secrets{}, err
 	}
@@ -253,7 +254,7 @@ func (h *handshake) runRecipient(w io.Writer, r io.Reader, rb *readBuffer) (Secr
 		return Secrets{}, err
 	}
 	h.eph = eph
-	auth, eip8, err := readPacket(rb, r, authV4Len+ecies.Overhead)
+	auth, eip8, err := readPacket(rb, r, authV4Len+eciesOverhead)
 	if err != nil {
 		return Secrets{}, err
 	}

@@ -29,6 +29,8 @@ import (
 func BenchmarkHandshake(b *testing.B) {
 	a, r := newNode(b), newNode(b)
 	b.Run("impl=geth", func(b *testing.B) {
+		cpu := startCPU()
+		defer cpu.report(b)
 		for b.Loop() {
 			p1, p2 := net.Pipe()
 			ci, cr := grlpx.NewConn(p1, r.gpub()), grlpx.NewConn(p2, nil)
@@ -48,6 +50,8 @@ func BenchmarkHandshake(b *testing.B) {
 		}
 	})
 	b.Run("impl=trellis", func(b *testing.B) {
+		cpu := startCPU()
+		defer cpu.report(b)
 		for b.Loop() {
 			p1, p2 := net.Pipe()
 			ci, cr := rlpx.NewConn(p1, r.tpub()), rlpx.NewConn(p2, nil)
@@ -146,6 +150,7 @@ func runStream(b *testing.B, p streamPair, msg []byte) {
 	b.ReportAllocs()
 	errc := make(chan error, 1)
 	b.ResetTimer()
+	cpu := startCPU()
 	go func() {
 		for i := 0; i < b.N; i++ {
 			if err := p.send(1, msg); err != nil {
@@ -165,6 +170,7 @@ func runStream(b *testing.B, p streamPair, msg []byte) {
 		}
 	}
 	b.StopTimer()
+	cpu.report(b)
 	if err := <-errc; err != nil {
 		b.Fatal(err)
 	}

@@ -14,8 +14,9 @@ import (
 
 // node is one key in both libraries' representations.
 type node struct {
-	t *crypto.PrivateKey
-	g *ecdsa.PrivateKey
+	t   *crypto.PrivateKey
+	g   *ecdsa.PrivateKey
+	pub *crypto.PublicKey // derived once: a decred key does not carry it
 }
 
 func newNode(t testing.TB) node {
@@ -28,10 +29,10 @@ func newNode(t testing.TB) node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return node{t: k, g: g}
+	return node{t: k, g: g, pub: k.PubKey()}
 }
 
-func (n node) tpub() *crypto.PublicKey { return n.t.PubKey() }
+func (n node) tpub() *crypto.PublicKey { return n.pub }
 func (n node) gpub() *ecdsa.PublicKey  { return &n.g.PublicKey }
 
 // tcpPair returns both ends of a loopback TCP connection.
