@@ -20,7 +20,6 @@ var (
 	ErrExpectedList     = errors.New("rlp: expected input list")
 	ErrCanonInt         = errors.New("rlp: non-canonical integer (leading zero bytes)")
 	ErrCanonSize        = errors.New("rlp: non-canonical size information")
-	ErrNonCanonicalSize = errors.New("rlp: non-canonical size (leading zero bytes in length)")
 	ErrElemTooLarge     = errors.New("rlp: element is larger than containing list")
 	ErrValueTooLarge    = errors.New("rlp: value size exceeds available input length")
 	ErrMoreThanOneValue = errors.New("rlp: input contains more than one value")
@@ -41,6 +40,19 @@ var (
 	ErrUnsupportedType  = errors.New("rlp: type is not RLP-serializable")
 	ErrInvalidTag       = errors.New("rlp: invalid struct tag")
 )
+
+// ErrNonCanonicalSize reports a long-form size with leading zero bytes. It is a
+// case of ErrCanonSize: errors.Is(ErrNonCanonicalSize, ErrCanonSize) holds.
+var ErrNonCanonicalSize error = &subError{"rlp: non-canonical size (leading zero bytes in length)", ErrCanonSize}
+
+// subError is a sentinel that also matches a broader sentinel with errors.Is.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string        { return e.msg }
+func (e *subError) Is(target error) bool { return target == e.parent }
 
 // DecodeError reports a decoding failure together with where it happened: the Go
 // type being decoded and the path of fields and indices from the top-level

@@ -161,6 +161,17 @@ func (r RawListOf) EncodeRLP(w io.Writer) error {
 	return eb.Flush()
 }
 
+func TestNonCanonicalSizeIsCanonSize(t *testing.T) {
+	var v []byte
+	err := DecodeBytes(unhexMust("b900380000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"), &v)
+	if !errors.Is(err, ErrNonCanonicalSize) || !errors.Is(err, ErrCanonSize) {
+		t.Fatalf("got %v", err)
+	}
+	if errors.Is(ErrCanonSize, ErrNonCanonicalSize) {
+		t.Fatal("ErrCanonSize must not match the narrower ErrNonCanonicalSize")
+	}
+}
+
 func TestKindString(t *testing.T) {
 	if Byte.String() != "Byte" || String.String() != "String" || List.String() != "List" {
 		t.Fatal("Kind.String")
