@@ -203,8 +203,8 @@ func TestEncodeErrorMessages(t *testing.T) {
 		val  any
 		want string
 	}{
-		{int(1), "rlp: type int is not RLP-serializable"},
-		{bad{}, "rlp: type rlp.bad is not RLP-serializable (field X): rlp: type int is not RLP-serializable"},
+		{int(1), "rlp: type int is not RLP-serializable: RLP has no signed integers; use an unsigned type"},
+		{bad{}, "rlp: type rlp.bad is not RLP-serializable (field X): rlp: type int is not RLP-serializable: RLP has no signed integers; use an unsigned type"},
 		{badTailNotLast{}, `rlp: invalid struct tag "tail" for field rlp.badTailNotLast.A: must be on last field`},
 		{badTailNotSlice{}, `rlp: invalid struct tag "tail" for field rlp.badTailNotSlice.B: field type is not slice`},
 		{badNilNotPtr{}, `rlp: invalid struct tag "nil" for field rlp.badNilNotPtr.A: field is not a pointer`},
@@ -256,5 +256,32 @@ func TestEncoderInternalBuffer(t *testing.T) {
 	}
 	if want := "c501c361c102"; hex.EncodeToString(got) != want {
 		t.Fatalf("got %x want %s", got, want)
+	}
+}
+
+// mutatingEncoder's pointer-receiver EncodeRLP writes to its receiver.
+type mutatingEncoder struct{ calls uint }
+
+func (m *mutatingEncoder) EncodeRLP(w io.Writer) error {
+	m.calls++
+	return Encode(w, m.calls)
+}
+
+// Values held in interfaces may live in read-only memory (zero values,
+// constants); pointer-receiver encoders must get a private copy.
+func TestEncodePointerReceiverOnInterfaceValue(t *testing.T) {
+	for _, v := range []any{
+		mutatingEncoder{},
+		[]any{mutatingEncoder{}, struct{ M mutatingEncoder }{}},
+		[2]mutatingEncoder{},
+	} {
+		if _, err := EncodeToBytes(v); err != nil {
+			t.Fatalf("%T: %v", v, err)
+		}
+	}
+	// Addressable values are encoded in place, like any pointer method call.
+	m := &mutatingEncoder{}
+	if b, err := EncodeToBytes(m); err != nil || !bytes.Equal(b, []byte{1}) || m.calls != 1 {
+		t.Fatalf("got %x %v, calls %d", b, err, m.calls)
 	}
 }

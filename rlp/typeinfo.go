@@ -252,5 +252,16 @@ func fieldError(typ reflect.Type, f structField, err error) error {
 }
 
 func unsupported(typ reflect.Type) error {
-	return &TypeError{Type: typ, Err: ErrUnsupportedType}
+	var reason string
+	switch typ.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		reason = "RLP has no signed integers; use an unsigned type"
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		reason = "RLP has no floating-point numbers"
+	case reflect.Map:
+		reason = "maps have no defined order; use a slice of pairs"
+	case reflect.Interface:
+		reason = "cannot decode into a non-empty interface"
+	}
+	return &TypeError{Type: typ, Err: ErrUnsupportedType, Reason: reason}
 }
