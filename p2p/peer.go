@@ -302,6 +302,10 @@ func (p *Peer) run() (remoteRequested bool, err error) {
 	p.aux.Unlock()
 
 	e := p.end(p.readLoop())
+	// The read loop was the only sender: protocols now read EOF.
+	for _, rw := range p.running {
+		close(rw.in)
+	}
 
 	p.aux.Lock()
 	p.aux.stopped = true
@@ -529,18 +533,20 @@ func (p *Peer) flushLocked() error {
 type protoRW struct {
 	*Protocol
 	offset uint64
-	in     chan Msg // from the read loop, unbuffered
+	in     chan Msg // from the read loop, unbuffered; closed when it ends
 	peer   *Peer
 }
 
+// ReadMsg waits on one channel, closed when the peer ends, rather than a
+// select with closing: an idle protocol goroutine then holds one waiter
+// record instead of two.
 func (rw *protoRW) ReadMsg() (Msg, error) {
-	select {
-	case msg := <-rw.in:
-		rw.peer.msgEvent(PeerEventTypeMsgRecv, rw.Name, msg.Code, msg.Size)
-		return msg, nil
-	case <-rw.peer.closing:
+	msg, ok := <-rw.in
+	if !ok {
 		return Msg{}, io.EOF
 	}
+	rw.peer.msgEvent(PeerEventTypeMsgRecv, rw.Name, msg.Code, msg.Size)
+	return msg, nil
 }
 
 func (rw *protoRW) WriteMsg(msg Msg) error {
@@ -563,12 +569,14 @@ func (p *Peer) msgEvent(typ PeerEventType, proto string, code uint64, size uint3
 	if p.hooks == nil || p.hooks.events == nil {
 		return
 	}
+	// Copies, so that only this branch allocates.
+	c, sz := code, size
 	p.hooks.events.Send(&PeerEvent{
 		Type:          typ,
 		Peer:          p.ID(),
 		Protocol:      proto,
-		MsgCode:       &code,
-		MsgSize:       &size,
+		MsgCode:       &c,
+		MsgSize:       &sz,
 		LocalAddress:  p.LocalAddr().String(),
 		RemoteAddress: p.RemoteAddr().String(),
 	})

@@ -12,6 +12,10 @@ import (
 // before Write blocks, roughly a TCP socket's send plus receive buffer.
 const DefaultBufferSize = 256 * 1024
 
+// maxRetained: a drained buffer larger than this is released rather than
+// kept for reuse, so idle connections stay small.
+const maxRetained = 16 * 1024
+
 // Pipe returns the two ends of a buffered, full-duplex in-memory connection.
 // Unlike net.Pipe, a Write completes once its bytes fit in the buffer, so two
 // ends may write at the same time without deadlocking, the way TCP behaves.
@@ -35,7 +39,8 @@ func Pipe(a, b net.Addr, bufSize int) (net.Conn, net.Conn) {
 // durably blocked.
 type stream struct {
 	mu      sync.Mutex
-	buf     []byte
+	buf     []byte // buf[r:] is unread
+	r       int
 	limit   int
 	wclosed bool          // writer end closed: reader sees EOF after draining
 	rclosed bool          // reader end closed: writer fails
@@ -72,11 +77,14 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		s := c.rd
 		s.mu.Lock()
-		if len(s.buf) > 0 {
-			n := copy(p, s.buf)
-			s.buf = s.buf[n:]
-			if len(s.buf) == 0 {
-				s.buf = nil // let the backing array go
+		if s.r < len(s.buf) {
+			n := copy(p, s.buf[s.r:])
+			s.r += n
+			if s.r == len(s.buf) {
+				s.buf, s.r = s.buf[:0], 0
+				if cap(s.buf) > maxRetained {
+					s.buf = nil
+				}
 			}
 			s.notifyLocked()
 			s.mu.Unlock()
@@ -119,8 +127,13 @@ func (c *conn) Write(p []byte) (int, error) {
 			s.mu.Unlock()
 			return written, c.opErr("write", errBrokenPipe)
 		}
-		if space := s.limit - len(s.buf); space > 0 && len(p) > 0 {
+		if space := s.limit - (len(s.buf) - s.r); space > 0 && len(p) > 0 {
 			n := min(space, len(p))
+			if s.r > 0 && len(s.buf)+n > cap(s.buf) {
+				// Reuse the consumed front before growing.
+				k := copy(s.buf, s.buf[s.r:])
+				s.buf, s.r = s.buf[:k], 0
+			}
 			s.buf = append(s.buf, p[:n]...)
 			p = p[n:]
 			written += n
@@ -156,7 +169,7 @@ func (c *conn) Close() error {
 		c.wr.mu.Unlock()
 		c.rd.mu.Lock()
 		c.rd.rclosed = true
-		c.rd.buf = nil
+		c.rd.buf, c.rd.r = nil, 0
 		c.rd.notifyLocked()
 		c.rd.mu.Unlock()
 		c.rdl.stop()
