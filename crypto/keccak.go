@@ -39,13 +39,12 @@ func Keccak256(data ...[]byte) []byte {
 
 // Keccak256Hash is Keccak256 returning an array. It does not allocate: the
 // sponge lives on the stack, which costs less than pooling one.
-func Keccak256Hash(data ...[]byte) (h [32]byte) {
+func Keccak256Hash(data ...[]byte) [32]byte {
 	var d keccakState
 	for _, b := range data {
 		d.Write(b)
 	}
-	d.Read(h[:])
-	return h
+	return d.sum32()
 }
 
 // keccakState implements KeccakState. Input is XORed straight into the
@@ -95,9 +94,13 @@ func (d *keccakState) xorBytes(p []byte) {
 		d.a[i/8] ^= uint64(p[0]) << (8 * (i % 8))
 		p = p[1:]
 	}
-	for ; len(p) >= 8; i += 8 {
-		d.a[i/8] ^= binary.LittleEndian.Uint64(p)
-		p = p[8:]
+	if len(p) >= 8 {
+		lanes := d.a[i/8 : i/8+len(p)/8]
+		for j := range lanes {
+			lanes[j] ^= binary.LittleEndian.Uint64(p[8*j:])
+		}
+		i += 8 * len(lanes)
+		p = p[8*len(lanes):]
 	}
 	for ; len(p) > 0; i++ {
 		d.a[i/8] ^= uint64(p[0]) << (8 * (i % 8))
@@ -150,9 +153,20 @@ func (d *keccakState) Sum(b []byte) []byte {
 		panic("crypto: Keccak Sum after Read")
 	}
 	dup := *d
-	var h [keccakOutSize]byte
-	dup.Read(h[:])
+	h := dup.sum32()
 	return append(b, h[:]...)
+}
+
+// sum32 pads, permutes and returns the 32-byte digest: Read's work for the
+// one size every caller wants, without its loops.
+func (d *keccakState) sum32() (h [keccakOutSize]byte) {
+	d.pad()
+	binary.LittleEndian.PutUint64(h[0:], d.a[0])
+	binary.LittleEndian.PutUint64(h[8:], d.a[1])
+	binary.LittleEndian.PutUint64(h[16:], d.a[2])
+	binary.LittleEndian.PutUint64(h[24:], d.a[3])
+	d.n = keccakOutSize
+	return h
 }
 
 // absorbBlocks XORs each 136-byte block of p (len(p) is a multiple of the
