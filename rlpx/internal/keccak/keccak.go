@@ -3,12 +3,21 @@
 // "MAC"): the MAC reads a digest of the running state after every header and
 // frame, so Sum256 takes that digest without allocating and without
 // finalising the state.
+//
+// Absorbing is where the time goes, and the standard library's crypto/sha3
+// has an assembly Keccak-f[1600] that this package's Go permutation cannot
+// match under load. SHA3-256 and Keccak-256 share the rate (136 bytes) and
+// differ only in the padding applied when finishing, so a crypto/sha3
+// SHA3-256 absorbs exactly as Keccak-256 does. Sum256 applies Keccak's
+// padding itself through the serialised state (std.go). A self-test at
+// start-up checks the trick against the Go permutation and falls back to
+// it if the standard library ever changes its state format.
 package keccak
 
 //go:generate go run gen.go -unroll 12
 
 import (
-	"encoding/binary"
+	"crypto/sha3"
 	"errors"
 	"hash"
 )
@@ -25,13 +34,11 @@ const (
 )
 
 // State is a Keccak-256 sponge. The zero value is an empty hash, ready to
-// use. It implements hash.Hash; a State is not safe for concurrent use.
+// use, and a State may be copied by value to fork the hash. It implements
+// hash.Hash; a State is not safe for concurrent use.
 type State struct {
-	// a holds the 25 lanes. Input is XORed straight into the first
-	// rateLanes lanes (little-endian), so there is no separate buffer.
-	a [25]uint64
-	// n is the number of bytes absorbed into the current block.
-	n int
+	std sha3.SHA3 // the sponge when useStd
+	g   goSponge  // the sponge otherwise
 }
 
 var _ hash.Hash = (*State)(nil)
@@ -50,44 +57,21 @@ func (s *State) Reset() { *s = State{} }
 
 // Write absorbs p. It never fails.
 func (s *State) Write(p []byte) (int, error) {
-	written := len(p)
-	a := &s.a
-	n := s.n
-	for len(p) > 0 {
-		if n&7 == 0 && len(p) >= 8 {
-			// Whole lanes. Input words are read little-endian at any
-			// alignment of p; only the state position must be lane aligned.
-			i := n >> 3
-			for ; i < rateLanes && len(p) >= 8; i++ {
-				a[i] ^= binary.LittleEndian.Uint64(p)
-				p = p[8:]
-			}
-			n = i << 3
-		} else {
-			a[n>>3] ^= uint64(p[0]) << (8 * (n & 7))
-			p = p[1:]
-			n++
-		}
-		if n == Rate {
-			permute(a)
-			n = 0
-		}
+	if useStd {
+		return s.std.Write(p)
 	}
-	s.n = n
-	return written, nil
+	s.g.write(p)
+	return len(p), nil
 }
 
 // Sum256 writes the digest of everything absorbed so far to out. The state
 // is left unchanged, so absorbing can continue.
 func (s *State) Sum256(out *[Size]byte) {
-	d := s.a
-	d[s.n>>3] ^= uint64(dsbyte) << (8 * (s.n & 7))
-	d[rateLanes-1] ^= 0x80 << 56
-	permute(&d)
-	binary.LittleEndian.PutUint64(out[0:], d[0])
-	binary.LittleEndian.PutUint64(out[8:], d[1])
-	binary.LittleEndian.PutUint64(out[16:], d[2])
-	binary.LittleEndian.PutUint64(out[24:], d[3])
+	if useStd {
+		stdSum256(&s.std, out)
+		return
+	}
+	s.g.sum256(out)
 }
 
 // Sum appends the digest to b, leaving the state unchanged.
@@ -106,11 +90,15 @@ func Sum256(data []byte) (out [Size]byte) {
 }
 
 // The serialised state is the format of golang.org/x/crypto/sha3's legacy
-// Keccak-256, so states move between the two implementations:
+// Keccak-256 (and crypto/sha3's, with another magic), so states move
+// between implementations:
 // magic || rate || 200 state bytes || n || direction (0 = absorbing).
 const (
 	magic         = "sha\x0b"
+	magicSHA3     = "sha\x08"
 	marshaledSize = len(magic) + 1 + 200 + 1 + 1
+	offState      = len(magic) + 1
+	offN          = offState + 200
 )
 
 // ErrInvalidState is returned by UnmarshalBinary for input that is not an
@@ -119,12 +107,15 @@ var ErrInvalidState = errors.New("keccak: invalid hash state")
 
 // AppendBinary appends the serialised state to b.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, magic...)
-	b = append(b, Rate)
-	for _, lane := range s.a {
-		b = binary.LittleEndian.AppendUint64(b, lane)
+	if !useStd {
+		return s.g.appendBinary(b), nil
 	}
-	b = append(b, byte(s.n), 0)
+	off := len(b)
+	b, err := s.std.AppendBinary(b)
+	if err != nil {
+		return nil, err
+	}
+	copy(b[off:], magic)
 	return b, nil
 }
 
@@ -136,20 +127,19 @@ func (s *State) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary restores a state serialised by MarshalBinary or by
 // x/crypto/sha3's legacy Keccak-256. Squeezing states are rejected.
 func (s *State) UnmarshalBinary(b []byte) error {
-	if len(b) != marshaledSize || string(b[:len(magic)]) != magic {
+	if len(b) != marshaledSize || string(b[:len(magic)]) != magic ||
+		b[len(magic)] != Rate || int(b[offN]) >= Rate || b[offN+1] != 0 {
 		return ErrInvalidState
 	}
-	b = b[len(magic):]
-	if b[0] != Rate {
+	if !useStd {
+		s.g.unmarshal(b)
+		return nil
+	}
+	var buf [marshaledSize]byte
+	copy(buf[:], b)
+	copy(buf[:], magicSHA3)
+	if err := s.std.UnmarshalBinary(buf[:]); err != nil {
 		return ErrInvalidState
 	}
-	n, dir := int(b[201]), b[202]
-	if n >= Rate || dir != 0 {
-		return ErrInvalidState
-	}
-	for i := range s.a {
-		s.a[i] = binary.LittleEndian.Uint64(b[1+8*i:])
-	}
-	s.n = n
 	return nil
 }

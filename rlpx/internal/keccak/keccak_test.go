@@ -2,6 +2,7 @@ package keccak
 
 import (
 	"bytes"
+	"fmt"
 	"encoding"
 	"encoding/hex"
 	"math/rand/v2"
@@ -10,7 +11,9 @@ import (
 	"golang.org/x/crypto/sha3"
 )
 
-func TestKnownDigests(t *testing.T) {
+func TestKnownDigests(t *testing.T) { bothSponges(t, testKnownDigests) }
+
+func testKnownDigests(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"},
 		{"abc", "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"},
@@ -25,7 +28,9 @@ func TestKnownDigests(t *testing.T) {
 // TestAgainstXCrypto feeds both implementations the same writes, cut at
 // random points so every alignment of the lane path is exercised, and
 // compares intermediate digests.
-func TestAgainstXCrypto(t *testing.T) {
+func TestAgainstXCrypto(t *testing.T) { bothSponges(t, testAgainstXCrypto) }
+
+func testAgainstXCrypto(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for iter := 0; iter < 300; iter++ {
 		var mine State
@@ -44,7 +49,9 @@ func TestAgainstXCrypto(t *testing.T) {
 	}
 }
 
-func TestMarshalInterop(t *testing.T) {
+func TestMarshalInterop(t *testing.T) { bothSponges(t, testMarshalInterop) }
+
+func testMarshalInterop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for iter := 0; iter < 50; iter++ {
 		p := make([]byte, rng.IntN(1000))
@@ -75,7 +82,9 @@ func TestMarshalInterop(t *testing.T) {
 	}
 }
 
-func TestUnmarshalRejects(t *testing.T) {
+func TestUnmarshalRejects(t *testing.T) { bothSponges(t, testUnmarshalRejects) }
+
+func testUnmarshalRejects(t *testing.T) {
 	var s State
 	good, _ := s.MarshalBinary()
 	for name, mutate := range map[string]func([]byte) []byte{
@@ -92,7 +101,9 @@ func TestUnmarshalRejects(t *testing.T) {
 	}
 }
 
-func TestSumDoesNotAllocate(t *testing.T) {
+func TestSumDoesNotAllocate(t *testing.T) { bothSponges(t, testSumDoesNotAllocate) }
+
+func testSumDoesNotAllocate(t *testing.T) {
 	var s State
 	var out [Size]byte
 	buf := make([]byte, 1040)
@@ -101,6 +112,28 @@ func TestSumDoesNotAllocate(t *testing.T) {
 		s.Sum256(&out)
 	}); n != 0 {
 		t.Fatalf("Write+Sum256 allocates %v times", n)
+	}
+}
+
+// bothSponges runs a test with the crypto/sha3 sponge and with the Go one.
+func bothSponges(t *testing.T, test func(t *testing.T)) {
+	saved := useStd
+	defer func() { useStd = saved }()
+	if !saved {
+		t.Log("crypto/sha3 route unavailable; testing the Go sponge only")
+	}
+	for _, std := range []bool{true, false} {
+		if std && !saved {
+			continue
+		}
+		useStd = std
+		t.Run(fmt.Sprintf("std=%v", std), test)
+	}
+}
+
+func TestStdRouteAvailable(t *testing.T) {
+	if !useStd {
+		t.Fatal("the crypto/sha3 self-test failed; rlpx falls back to the slower Go permutation")
 	}
 }
 
@@ -118,6 +151,13 @@ func FuzzAgainstXCrypto(f *testing.F) {
 			t.Fatal("digest mismatch")
 		}
 	})
+}
+
+func BenchmarkWrite64KGo(b *testing.B) {
+	saved := useStd
+	useStd = false
+	defer func() { useStd = saved }()
+	BenchmarkWrite64K(b)
 }
 
 func BenchmarkWrite64K(b *testing.B) {

@@ -1,0 +1,75 @@
+package keccak
+
+import "encoding/binary"
+
+// goSponge is the sponge on this package's own Keccak-f[1600] (keccakf.go).
+type goSponge struct {
+	// a holds the 25 lanes. Input is XORed straight into the first
+	// rateLanes lanes (little-endian), so there is no separate buffer.
+	a [25]uint64
+	// n is the number of bytes absorbed into the current block.
+	n int
+}
+
+func (s *goSponge) write(p []byte) {
+	a := &s.a
+	n := s.n
+	for len(p) > 0 {
+		if n == 0 && len(p) >= Rate {
+			b := (*[Rate]byte)(p)
+			for i := range rateLanes {
+				a[i] ^= binary.LittleEndian.Uint64(b[8*i:])
+			}
+			permute(a)
+			p = p[Rate:]
+			continue
+		}
+		if n&7 == 0 && len(p) >= 8 {
+			// Whole lanes. Input words are read little-endian at any
+			// alignment of p; only the state position must be lane aligned.
+			i := n >> 3
+			for ; i < rateLanes && len(p) >= 8; i++ {
+				a[i] ^= binary.LittleEndian.Uint64(p)
+				p = p[8:]
+			}
+			n = i << 3
+		} else {
+			a[n>>3] ^= uint64(p[0]) << (8 * (n & 7))
+			p = p[1:]
+			n++
+		}
+		if n == Rate {
+			permute(a)
+			n = 0
+		}
+	}
+	s.n = n
+}
+
+func (s *goSponge) sum256(out *[Size]byte) {
+	d := s.a
+	d[s.n>>3] ^= uint64(dsbyte) << (8 * (s.n & 7))
+	d[rateLanes-1] ^= 0x80 << 56
+	permute(&d)
+	binary.LittleEndian.PutUint64(out[0:], d[0])
+	binary.LittleEndian.PutUint64(out[8:], d[1])
+	binary.LittleEndian.PutUint64(out[16:], d[2])
+	binary.LittleEndian.PutUint64(out[24:], d[3])
+}
+
+func (s *goSponge) appendBinary(b []byte) []byte {
+	b = append(b, magic...)
+	b = append(b, Rate)
+	for _, lane := range s.a {
+		b = binary.LittleEndian.AppendUint64(b, lane)
+	}
+	return append(b, byte(s.n), 0)
+}
+
+// unmarshal loads a state UnmarshalBinary has validated.
+func (s *goSponge) unmarshal(b []byte) {
+	for i := range s.a {
+		s.a[i] = binary.LittleEndian.Uint64(b[offState+8*i:])
+	}
+	s.n = int(b[offN])
+}
