@@ -207,4 +207,8 @@ func TestECDH(t *testing.T) {
 			t.Fatalf("ECDH = %x, want %x", ab, want)
 		}
 	}
+	k, _ := GenerateKeyFrom(r)
+	if z := ECDH(new(PrivateKey), k.PubKey()); z != [32]byte{} {
+		t.Fatalf("ECDH with a zero key = %x, want zeros", z)
+	}
 }
