@@ -62,11 +62,9 @@ var (
 	ErrMessageSize = errors.New("rlpx: decompressed message too large")
 	// ErrSnappy: the payload is not valid snappy data.
 	ErrSnappy = errors.New("rlpx: invalid snappy data")
-	// ErrNoSession: ReadMsg or WriteMsg before a handshake (or
-	// InitWithSecrets), or a second handshake on the same Conn.
+	// ErrNoSession: ReadMsg or a write before Handshake (or
+	// InitWithSecrets).
 	ErrNoSession = errors.New("rlpx: no session (handshake not done)")
-	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("rlpx: connection closed")
 )
 
 // SizeError reports a size that broke a limit. It wraps one of the sentinel

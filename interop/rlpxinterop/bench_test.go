@@ -3,16 +3,18 @@ package rlpxinterop
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	stdsha3 "crypto/sha3"
 	"fmt"
+	"hash"
 	"math/rand/v2"
 	"net"
 	"testing"
 
+	gkeccak "github.com/ethereum/go-ethereum/crypto/keccak"
 	grlpx "github.com/ethereum/go-ethereum/p2p/rlpx"
 	"github.com/golang/snappy"
 	"golang.org/x/crypto/sha3"
 
-	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/rlpx"
 )
 
@@ -223,29 +225,33 @@ func BenchmarkStream(b *testing.B) {
 // BenchmarkBound is the cost floor of one direction of the stream: AES-256-
 // CTR and a Keccak-256 absorb over the same bytes. A sender (or receiver)
 // cannot be faster than this on one core. impl= names the Keccak:
-// x/crypto's (as fast as go-ethereum's and rlpx's own, within noise) and
-// the crypto package's.
+// stdsha3 is crypto/sha3's assembly sponge (what rlpx absorbs with), geth
+// go-ethereum's crypto/keccak, xcrypto x/crypto's pure-Go legacy Keccak.
 func BenchmarkBound(b *testing.B) {
+	sponges := []struct {
+		name string
+		new  func() hash.Hash
+	}{
+		{"stdsha3", func() hash.Hash { return stdsha3.New256() }},
+		{"geth", gkeccak.NewLegacyKeccak256},
+		{"xcrypto", sha3.NewLegacyKeccak256},
+	}
 	for _, size := range []int{64 << 10, 1 << 10} {
-		buf := make([]byte, size)
-		block, _ := aes.NewCipher(make([]byte, 32))
-		stream := cipher.NewCTR(block, make([]byte, 16))
-		b.Run(fmt.Sprintf("size=%dK/impl=xcrypto", size>>10), func(b *testing.B) {
-			h := sha3.NewLegacyKeccak256()
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				stream.XORKeyStream(buf, buf)
-				h.Write(buf)
-			}
-		})
-		b.Run(fmt.Sprintf("size=%dK/impl=crypto", size>>10), func(b *testing.B) {
-			h := crypto.NewKeccak256()
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				stream.XORKeyStream(buf, buf)
-				h.Write(buf)
-			}
-		})
+		for _, sp := range sponges {
+			b.Run(fmt.Sprintf("size=%dK/impl=%s", size>>10, sp.name), func(b *testing.B) {
+				buf := make([]byte, size)
+				block, _ := aes.NewCipher(make([]byte, 32))
+				stream := cipher.NewCTR(block, make([]byte, 16))
+				h := sp.new()
+				b.SetBytes(int64(size))
+				cpu := startCPU()
+				for b.Loop() {
+					stream.XORKeyStream(buf, buf)
+					h.Write(buf)
+				}
+				cpu.report(b)
+			})
+		}
 	}
 }
 

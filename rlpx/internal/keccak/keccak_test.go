@@ -2,9 +2,9 @@ package keccak
 
 import (
 	"bytes"
-	"fmt"
 	"encoding"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
