@@ -471,3 +471,47 @@ func (it *chanIter) Close()            { it.once.Do(func() { close(it.closed) })
 func pubkey64(k interface{ PubKey() *crypto.PublicKey }) []byte {
 	return crypto.MarshalPubkey(k.PubKey())[1:]
 }
+
+type fakeResolver struct {
+	mu    sync.Mutex
+	calls int
+	node  *enode.Node
+}
+
+func (r *fakeResolver) Resolve(n *enode.Node) *enode.Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	return r.node
+}
+
+// A static node without an address is looked up through the resolver; while
+// lookups fail they are spaced out, from one minute doubling per failure.
+func TestDialStaticResolve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newDialHarness(t, 5, 16)
+		res := &fakeResolver{}
+		h.d.resolver = res
+		key := newKey(t)
+		bare := enode.NewV4(key.PubKey(), netip.Addr{}, 0, 0)
+		start := time.Now()
+		h.d.addStatic(bare)
+		// Dial tasks run at 0, 35 s, 95 s and 215 s (static backoff); the
+		// lookup at 0 fails, so the next is allowed 120 s later, at 215 s.
+		time.Sleep(3 * time.Minute)
+		h.expectDials("nothing to dial while the node is unknown")
+		res.mu.Lock()
+		calls := res.calls
+		res.node = enode.NewV4(key.PubKey(), netip.MustParseAddr("10.3.3.3"), 30303, 30303)
+		res.mu.Unlock()
+		if calls != 1 {
+			t.Fatalf("%d lookups in 3 minutes", calls)
+		}
+		time.Sleep(time.Minute)
+		got := h.expectDials("found", -1)
+		if got[0].node.IPAddr() != netip.MustParseAddr("10.3.3.3") || got[0].at.Sub(start) != 215*time.Second {
+			t.Fatalf("dialed %v after %v", got[0].node.IPAddr(), got[0].at.Sub(start))
+		}
+		got[0].result <- nil
+	})
+}

@@ -287,3 +287,38 @@ func TestPeerInfo(t *testing.T) {
 		t.Fatalf("protocol info %v", info.Protocols["a"])
 	}
 }
+
+// Writers racing for the connection share flushes; every message arrives.
+func TestPeerConcurrentWrites(t *testing.T) {
+	const writers, each = 8, 50
+	h := startPeer(t, []Protocol{{Name: "a", Version: 1, Length: 5, Run: func(_ *Peer, rw MsgReadWriter) error {
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if err := SendItems(rw, 1, uint(w), uint(i)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		_, err := rw.ReadMsg()
+		return err
+	}}}, testCaps, nil)
+	next := make([]uint, writers)
+	for range writers * each {
+		var v struct{ W, I uint }
+		data := h.expect(17)
+		if err := NewMsg(17, data).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v.I != next[v.W] {
+			t.Fatalf("writer %d: message %d arrived before %d", v.W, v.I, next[v.W])
+		}
+		next[v.W]++
+	}
+}

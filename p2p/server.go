@@ -1,6 +1,3 @@
-// Package p2p runs devp2p peer connections: the server that listens, dials
-// and admits peers, and the peer that multiplexes subprotocols over one RLPx
-// connection (devp2p rlpx.md).
 package p2p
 
 import (
@@ -263,25 +260,26 @@ func (srv *Server) Start() (err error) {
 	}
 
 	// The fallible steps come first, so that a failure leaves nothing to undo
-	// but the listener.
-	srv.localnode = cfg.LocalNode
-	if srv.localnode == nil {
-		srv.localnode = enode.NewLocalNode(nil, cfg.PrivateKey)
-	}
-	// Checked with the longest port so that the real Hello fits too.
+	// but the listener. Checking the Hello with the longest port makes sure
+	// the real one fits too.
 	if _, err := srv.ourHello(0xffff).encodeChecked(); err != nil {
 		return err
 	}
-	srv.helloData = srv.ourHello(0).encode()
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 	if cfg.ListenAddr != "" {
 		if srv.listener, err = cfg.Network.Listen(srv.ctx, "tcp", cfg.ListenAddr); err != nil {
+			srv.listener = nil
 			srv.cancel()
 			return fmt.Errorf("p2p: listen: %w", err)
 		}
 	}
 
 	// From here on nothing fails.
+	srv.localnode = cfg.LocalNode
+	if srv.localnode == nil {
+		srv.localnode = enode.NewLocalNode(nil, cfg.PrivateKey)
+	}
+	srv.helloData = srv.ourHello(0).encode()
 	srv.setupLocalNode()
 	srv.inbox = newMailbox()
 	srv.quit = make(chan struct{})

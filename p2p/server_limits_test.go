@@ -3,10 +3,12 @@ package p2p
 import (
 	"context"
 	crand "crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -418,6 +420,80 @@ func TestServerSilentConnections(t *testing.T) {
 		srv.setup.Unlock()
 		if left != 0 || srv.inbound.mu.lobby.Len() != 0 || len(srv.inbound.slots) != 0 {
 			t.Fatalf("after the deadline: %d in setup, %d in lobby, %d slots", left, srv.inbound.mu.lobby.Len(), len(srv.inbound.slots))
+		}
+	})
+}
+
+// flakyListener fails Accept with a temporary error a number of times.
+type flakyListener struct {
+	net.Listener
+	mu       sync.Mutex
+	failures int
+	calls    []time.Time
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "too many open files" }
+func (tempErr) Temporary() bool { return true }
+func (tempErr) Timeout() bool   { return false }
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	l.calls = append(l.calls, time.Now())
+	fail := l.failures > 0
+	if fail {
+		l.failures--
+	}
+	l.mu.Unlock()
+	if fail {
+		return nil, tempErr{}
+	}
+	return l.Listener.Accept()
+}
+
+type flakyNet struct {
+	*memnet.Host
+	l *flakyListener
+}
+
+func (f *flakyNet) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
+	l, err := f.Host.Listen(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	f.l = &flakyListener{Listener: l, failures: 10}
+	return f.l, nil
+}
+
+// Temporary Accept errors (out of file descriptors) are retried with a
+// growing delay, and the server keeps serving afterwards.
+func TestServerAcceptBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New()
+		fn := &flakyNet{Host: n.Host(netip.MustParseAddr("10.0.0.1"))}
+		srv := testServer(t, n, "10.0.0.1", func(c *Config) { c.Network = fn })
+		synctest.Wait()
+		time.Sleep(10 * time.Second)
+		fn.l.mu.Lock()
+		calls := fn.l.calls
+		fn.l.mu.Unlock()
+		if len(calls) != 11 {
+			t.Fatalf("%d Accept calls", len(calls))
+		}
+		var delays []time.Duration
+		for i := 1; i < len(calls); i++ {
+			delays = append(delays, calls[i].Sub(calls[i-1]))
+		}
+		want := []time.Duration{5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000}
+		for i := range want {
+			want[i] *= time.Millisecond
+		}
+		if fmt.Sprint(delays) != fmt.Sprint(want) {
+			t.Fatalf("retry delays %v, want %v", delays, want)
+		}
+		if _, err := rawDial(t, n, "10.0.0.2", srv); err != nil {
+			t.Fatalf("not serving after the errors: %v", err)
 		}
 	})
 }
