@@ -332,6 +332,12 @@ func (srv *Server) protoHandshake(fd net.Conn, conn msgConn, remote *crypto.Publ
 		}
 		return fail(r, err)
 	}
+	if s, ok := conn.(snappyConn); ok {
+		// EIP-706: compress from the first message after the Hellos when
+		// both announce version 5 or later, the disconnect reasons below
+		// included (go-ethereum expects them compressed).
+		s.SetSnappy(h.Version >= snappyProtocolVersion)
+	}
 	if !bytes.Equal(h.ID, crypto.MarshalPubkey(remote)[1:]) {
 		closeWithReason(fd, conn, DiscUnexpectedIdentity)
 		return nil, DiscUnexpectedIdentity
@@ -339,11 +345,6 @@ func (srv *Server) protoHandshake(fd net.Conn, conn msgConn, remote *crypto.Publ
 	if len(srv.cfg.Protocols) > 0 && len(matchProtocols(srv.cfg.Protocols, h.Caps)) == 0 {
 		closeWithReason(fd, conn, DiscUselessPeer)
 		return nil, DiscUselessPeer
-	}
-	if s, ok := conn.(snappyConn); ok {
-		// EIP-706: compress from the first message after Hello when both
-		// sides announce version 5 or later.
-		s.SetSnappy(h.Version >= snappyProtocolVersion)
 	}
 	return h, nil
 }

@@ -126,6 +126,9 @@ func TestServerBadHello(t *testing.T) {
 		code    uint64
 		want    DiscReason // zero: closed without Disconnect
 		outcome ConnOutcome
+		// Once a valid version-5 Hello is exchanged, the Disconnect comes
+		// snappy-compressed (EIP-706), as go-ethereum expects.
+		snappy bool
 	}{
 		{
 			story: "a Hello carrying another node's key is refused",
@@ -136,6 +139,7 @@ func TestServerBadHello(t *testing.T) {
 			},
 			want:    DiscUnexpectedIdentity,
 			outcome: ConnUnexpectedIdentity,
+			snappy:  true,
 		},
 		{
 			story:   "a Hello with a 63-byte key is refused",
@@ -148,12 +152,14 @@ func TestServerBadHello(t *testing.T) {
 			hello:   func(c *rawClient) []byte { return c.hello().encode() },
 			want:    DiscUselessPeer,
 			outcome: ConnUselessPeer,
+			snappy:  true,
 		},
 		{
 			story:   "a peer without shared capabilities is useless",
 			hello:   func(c *rawClient) []byte { return c.hello(Cap{"a", 2}, Cap{"z", 1}).encode() },
 			want:    DiscUselessPeer,
 			outcome: ConnUselessPeer,
+			snappy:  true,
 		},
 		{
 			story:   "a malformed Hello is a breach of protocol",
@@ -188,7 +194,15 @@ func TestServerBadHello(t *testing.T) {
 					t.Fatal(err)
 				}
 				c.expect(helloMsg)
-				go c.conn.WriteMsg(tt.code, tt.hello(c)) // may block on the 1 MiB Hello
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					c.conn.WriteMsg(tt.code, tt.hello(c)) // may block on the 1 MiB Hello
+				}()
+				if tt.snappy {
+					<-done
+					c.conn.SetSnappy(true)
+				}
 				if tt.want == 0 {
 					c.expectClosed()
 				} else {
