@@ -32,6 +32,7 @@ func TestServerMaxPeersAndTrusted(t *testing.T) {
 		// Trusted nodes are let in above the limit.
 		b.AddTrustedPeer(a2.Self())
 		nextEvent(t, events(t, a2), PeerEventTypeAdd)
+		synctest.Wait() // B admits its end a moment later
 		if b.PeerCount() != 2 {
 			t.Fatalf("B has %d peers", b.PeerCount())
 		}
@@ -128,6 +129,7 @@ func TestServerRefusals(t *testing.T) {
 		// A second connection from a connected node is refused.
 		b := testServer(t, n, "10.0.0.4", func(c *Config) { c.StaticNodes = []*enode.Node{a.Self()} })
 		nextEvent(t, events(t, b), PeerEventTypeAdd)
+		synctest.Wait() // A's end too
 		c, err = rawDialKey(t, n, "10.0.0.4", a, b.Config.PrivateKey)
 		if err != nil {
 			t.Fatal(err)
