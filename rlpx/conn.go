@@ -48,6 +48,7 @@ type Conn struct {
 
 	// Read side, owned by the goroutine calling ReadMsg.
 	rd struct {
+		_     [64]byte // keep the two sides' hot fields on separate cache lines
 		fr    frameReader
 		buf   readBuffer
 		dbuf  []byte // snappy output
@@ -57,6 +58,7 @@ type Conn struct {
 
 	// Write side, owned by the goroutine calling the write methods.
 	wr struct {
+		_    [64]byte
 		fw   frameWriter
 		buf  []byte // wire bytes not yet written
 		sbuf []byte // snappy output
