@@ -3,6 +3,8 @@ package p2p
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -312,4 +314,58 @@ func TestServerNodeInfo(t *testing.T) {
 	if ports := got["ports"].(map[string]any); ports["listener"] != float64(30303) {
 		t.Fatalf("ports %v", ports)
 	}
+}
+
+// A dialed node must prove it holds the key we dialed: another node at the
+// address cannot complete the RLPx handshake.
+func TestServerDialWrongIdentity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New()
+		b := testServer(t, n, "10.0.0.2", nil)
+		impostor := enode.NewV4(newKey(t).PubKey(), netip.MustParseAddr("10.0.0.2"), 30303, 0)
+		a := testServer(t, n, "10.0.0.1", func(c *Config) { c.StaticNodes = []*enode.Node{impostor} })
+		synctest.Wait()
+		if a.PeerCount() != 0 || b.PeerCount() != 0 {
+			t.Fatal("connected to the wrong node")
+		}
+		if got := a.Counters().Snapshot().DialOutcomes["rlpx/enc"]; got != 1 {
+			t.Fatalf("dial outcomes %v", a.Counters().Snapshot().DialOutcomes)
+		}
+	})
+}
+
+// A dialed node that accepts the connection but never answers is given up
+// after the 5 s handshake deadline.
+func TestServerDialHandshakeTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New()
+		l, err := n.Host(netip.MustParseAddr("10.0.0.2")).Listen(context.Background(), "tcp", ":30303")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, err := l.Accept()
+			if err == nil {
+				accepted <- c
+			}
+		}()
+		silent := enode.NewV4(newKey(t).PubKey(), netip.MustParseAddr("10.0.0.2"), 30303, 0)
+		start := time.Now()
+		a := testServer(t, n, "10.0.0.1", func(c *Config) { c.StaticNodes = []*enode.Node{silent} })
+		c := <-accepted
+		defer c.Close()
+		// The connection is closed from A's side when the deadline passes.
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != handshakeTimeout {
+			t.Fatalf("gave up after %v", took)
+		}
+		synctest.Wait()
+		if got := a.Counters().Snapshot().DialOutcomes["rlpx/enc"]; got != 1 {
+			t.Fatalf("dial outcomes %v", a.Counters().Snapshot().DialOutcomes)
+		}
+	})
 }
