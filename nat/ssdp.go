@@ -85,7 +85,10 @@ func ssdpSearch(ctx context.Context) ([]*url.URL, error) {
 	}
 	wg.Wait()
 	if len(locs) == 0 {
-		return nil, fmt.Errorf("%w: no UPnP gateway answered the SSDP search: %w", ErrNoGateway, errors.Join(errs...))
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("%w: no UPnP gateway answered the SSDP search: %w", ErrNoGateway, errors.Join(errs...))
+		}
+		return nil, fmt.Errorf("%w: no UPnP gateway answered the SSDP search", ErrNoGateway)
 	}
 	return locs, nil
 }

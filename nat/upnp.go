@@ -53,7 +53,8 @@ type upnp struct {
 	mu struct {
 		sync.Mutex
 		dev           *upnpDevice
-		permanentOnly bool // the gateway answered 725 OnlyPermanentLeasesSupported
+		found         *url.URL // description URL of the last device found by search
+		permanentOnly bool     // the gateway answered 725 OnlyPermanentLeasesSupported
 	}
 }
 
@@ -118,27 +119,40 @@ func (u *upnp) forget(dev *upnpDevice, err error) {
 	u.mu.Unlock()
 }
 
+// find looks for the gateway: at the configured location, or else at the
+// location found last (a gateway that restarts keeps it, and asking there
+// spares a multicast), or else with an SSDP search.
 func (u *upnp) find(ctx context.Context) (*upnpDevice, error) {
-	locs := []*url.URL{u.location}
-	if u.location == nil {
-		var err error
-		if locs, err = u.search(ctx); err != nil {
-			return nil, err
-		}
+	if u.location != nil {
+		return u.probe(ctx, u.location)
 	}
+	u.mu.Lock()
+	last := u.mu.found
+	u.mu.Unlock()
 	var errs []error
+	if last != nil {
+		dev, err := u.probe(ctx, last)
+		if err == nil {
+			return dev, nil
+		}
+		errs = append(errs, err)
+	}
+	locs, err := u.search(ctx)
+	if err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
 	for _, loc := range locs {
 		dev, err := u.probe(ctx, loc)
 		if err == nil {
+			u.mu.Lock()
+			u.mu.found = loc
+			u.mu.Unlock()
 			return dev, nil
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
-	}
-	if len(errs) == 0 {
-		return nil, fmt.Errorf("%w: no UPnP gateway answered the search", ErrNoGateway)
 	}
 	return nil, errors.Join(errs...)
 }
