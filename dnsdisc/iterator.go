@@ -104,7 +104,7 @@ func (it *Iterator) pickTree() *clientTree {
 		for _, ct := range it.trees {
 			if ct.canSync(now) {
 				ready = append(ready, ct)
-			} else if check := ct.nextRootCheck(); next.IsZero() || check.Before(next) {
+			} else if check := ct.rootAttemptAt(); next.IsZero() || check.Before(next) {
 				next = check
 			}
 		}
@@ -197,6 +197,7 @@ type clientTree struct {
 	root          *RootEntry
 	lastRootCheck time.Time
 	rootFails     int
+	rootRetryAt   time.Time // no root lookup before, after failures
 	leafFails     int
 
 	links       *subtreeWalk
@@ -205,18 +206,32 @@ type clientTree struct {
 	linksCommit string         // link root whose links were handed to the iterator
 }
 
+// rootAttemptAt is when the root should be fetched next: at once for a new
+// tree, every RecheckInterval, early after repeated entry failures (the
+// tree may have changed under the walk), and never before the backoff of
+// failed root lookups has passed.
+func (ct *clientTree) rootAttemptAt() time.Time {
+	at := ct.rootRetryAt
+	if ct.root != nil && ct.leafFails <= maxLeafFails {
+		if next := ct.lastRootCheck.Add(ct.c.cfg.RecheckInterval); next.After(at) {
+			at = next
+		}
+	}
+	return at
+}
+
 func (ct *clientTree) rootDue(now time.Time) bool {
-	return ct.root == nil || ct.leafFails > maxLeafFails || !now.Before(ct.nextRootCheck())
+	return !now.Before(ct.rootAttemptAt())
 }
 
-func (ct *clientTree) nextRootCheck() time.Time {
-	return ct.lastRootCheck.Add(ct.c.cfg.RecheckInterval)
-}
-
-// canSync reports whether syncRandom has something to do. A tree whose ENR
-// subtree turned out empty waits for its next root check.
+// canSync reports whether syncRandom has something to do now. A tree
+// without a root waits for its root retry; one whose ENR subtree turned out
+// empty waits for its next root check.
 func (ct *clientTree) canSync(now time.Time) bool {
-	return ct.rootDue(now) || !ct.links.done() || !ct.enrs.done() || ct.enrs.leaves > 0
+	if ct.rootDue(now) {
+		return true
+	}
+	return ct.root != nil && (!ct.links.done() || !ct.enrs.done() || ct.enrs.leaves > 0)
 }
 
 // syncRandom takes one step on the tree: the root if due, else the next
@@ -268,26 +283,33 @@ func (ct *clientTree) syncRandom(ctx context.Context) (n *enode.Node, err error)
 	return nil, nil
 }
 
+// Backoff of root lookups after failures: doubling from rootRetryMin up to
+// rootRetryMax. The tree is not picked meanwhile, so a dead tree costs
+// other trees little.
+const (
+	rootRetryMin = time.Second
+	rootRetryMax = 5 * time.Minute
+)
+
 // updateRoot fetches the root and restarts the walks of the subtrees whose
-// hashes changed. After repeated failures it slows down.
+// hashes changed.
 func (ct *clientTree) updateRoot(ctx context.Context) error {
-	var delay time.Duration
-	switch {
-	case ct.rootFails > 20:
-		delay = 10 * time.Second
-	case ct.rootFails > 5:
-		delay = 5 * time.Second
-	}
-	if err := sleep(ctx, ct.c.cfg.Clock, delay); err != nil {
-		return err
-	}
-	ct.lastRootCheck = ct.c.cfg.Clock.Now()
+	now := ct.c.cfg.Clock.Now()
+	ct.lastRootCheck = now
 	root, err := ct.c.resolveRoot(ctx, ct.loc)
 	if err != nil {
-		ct.rootFails++
+		if ctx.Err() == nil {
+			ct.rootFails++
+			backoff := rootRetryMax
+			if ct.rootFails < 20 {
+				backoff = min(rootRetryMax, rootRetryMin<<(ct.rootFails-1))
+			}
+			ct.rootRetryAt = ct.c.cfg.Clock.Now().Add(backoff)
+		}
 		return err
 	}
 	ct.rootFails, ct.leafFails = 0, 0
+	ct.rootRetryAt = time.Time{}
 	if ct.links == nil || ct.root.LinkRoot != root.LinkRoot {
 		ct.links = newSubtreeWalk(ct.c, ct.loc, root.LinkRoot, true)
 		ct.curLinks = make(map[string]URL)

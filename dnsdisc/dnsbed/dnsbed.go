@@ -73,6 +73,18 @@ func Check(t testing.TB) {
 	}
 }
 
+// Available reports why no server can be started here, nil if one can. With
+// DNSBED_REQUIRED=1 it fails the test instead of returning an error, for
+// tests that carry on without the server.
+func Available(t testing.TB) error {
+	t.Helper()
+	_, err := run("check")
+	if err != nil && os.Getenv("DNSBED_REQUIRED") == "1" {
+		t.Fatalf("dnsbed: %v", err)
+	}
+	return err
+}
+
 func skipOrFail(t testing.TB, err error) {
 	t.Helper()
 	var ee *exec.ExitError
