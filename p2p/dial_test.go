@@ -302,8 +302,9 @@ func TestDialStaticRules(t *testing.T) {
 		time.Sleep(time.Hour)
 		h.expectDials("removed")
 
-		// Static nodes fill the dial slots before discovery does, and only
-		// one node at a time is dialed for one free peer slot... times two.
+		// Static nodes take the dial slots before discovered ones. With room
+		// for one dialed peer there are two slots: two of the three static
+		// nodes are dialed, the third and the discovered node wait.
 		h.d.addStatic(h.node(2))
 		h.d.addStatic(h.node(3))
 		h.d.addStatic(h.node(4))

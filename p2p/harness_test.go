@@ -13,8 +13,7 @@ import (
 	"github.com/trellis-p2p/trellis/rlpx"
 )
 
-// testLogger discards logs unless -v is given... it always discards: tests
-// assert behaviour, not log lines.
+// testLogger discards logs: tests assert behaviour, not log lines.
 var testLogger = slog.New(slog.DiscardHandler)
 
 func newKey(t testing.TB) *crypto.PrivateKey {
