@@ -1,6 +1,7 @@
 package rlp
 
 import (
+	"bytes"
 	"io"
 	"math/big"
 	"reflect"
@@ -55,8 +56,7 @@ func EncodeToBytes(val any) ([]byte, error) {
 	buf, err := appendValue(b.buf, val)
 	var out []byte
 	if err == nil {
-		out = newBytes(len(buf))
-		copy(out, buf)
+		out = append([]byte(nil), buf...) // exact size, not zeroed first
 	}
 	b.buf = buf
 	putEncBuffer(b)
@@ -79,9 +79,9 @@ func appendBytesExact(p []byte) []byte {
 	}
 	var hdr [9]byte
 	h := appendHeader(hdr[:0], strOffset, uint64(len(p)))
-	out := newBytes(len(h) + len(p))
-	copy(out[copy(out, h):], p)
-	return out
+	// bytes.Join allocates the exact size without zeroing memory it is about
+	// to fill.
+	return bytes.Join([][]byte{h, p}, nil)
 }
 
 // appendValue appends the encoding of the value held by val.
