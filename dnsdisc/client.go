@@ -206,7 +206,7 @@ func (c *Client) resolveRoot(ctx context.Context, u URL) (*RootEntry, error) {
 }
 
 func (c *Client) checkSeq(u URL, seq uint64) error {
-	key := u.String()
+	key := treeKey(u)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if seen, ok := c.mu.seqs.get(key); ok && seq < seen {
@@ -254,8 +254,9 @@ func (c *Client) resolveEntry(ctx context.Context, domain, hash string) (Entry, 
 }
 
 // fetchEntry looks up name and returns the entry found there that hashes
-// to hash (dnsdisc.md "Client Protocol", step 3). TXT records with other
-// prefixes may share the name and are skipped.
+// to hash (dnsdisc.md "Client Protocol", step 3). Other TXT records may
+// share the name: the first one that hashes right and parses wins, and if
+// none does, the error about the first candidate is returned.
 func (c *Client) fetchEntry(ctx context.Context, name, hash string) (Entry, error) {
 	want, err := parseHash(hash)
 	if err != nil {
@@ -265,32 +266,42 @@ func (c *Client) fetchEntry(ctx context.Context, name, hash string) (Entry, erro
 	if err != nil {
 		return nil, err
 	}
-	var unknown error
+	var firstErr, unknown error
 	for _, txt := range txts {
-		if !isEntryText(txt) {
+		e, err := c.checkEntry(txt, want)
+		switch {
+		case err == nil:
+			return e, nil
+		case errors.Is(err, ErrUnknownEntry):
 			if unknown == nil {
-				unknown = &EntryError{"", ErrUnknownEntry}
+				unknown = err
 			}
-			continue
+		case firstErr == nil:
+			firstErr = err
 		}
-		if len(txt) > MaxEntryLength {
-			return nil, &NameError{name, &EntryError{"", ErrEntryTooLong}}
-		}
-		// The hash is checked before parsing: it is cheaper than verifying
-		// a record, and says whether the text belongs to the tree at all.
-		if !hashMatches(txt, want) {
-			return nil, &NameError{name, ErrHashMismatch}
-		}
-		e, err := parseEntry(txt, c.cfg.ValidSchemes)
-		if err != nil {
-			return nil, &NameError{name, err}
-		}
-		return e, nil
 	}
-	if unknown != nil {
+	switch {
+	case firstErr != nil:
+		return nil, &NameError{name, firstErr}
+	case unknown != nil:
 		return nil, &NameError{name, unknown}
 	}
 	return nil, &NameError{name, ErrNoEntry}
+}
+
+func (c *Client) checkEntry(txt string, want []byte) (Entry, error) {
+	if !isEntryText(txt) {
+		return nil, &EntryError{"", ErrUnknownEntry}
+	}
+	if len(txt) > MaxEntryLength {
+		return nil, &EntryError{"", ErrEntryTooLong}
+	}
+	// The hash is checked before parsing: it is cheaper than verifying a
+	// record, and says whether the text belongs to the tree at all.
+	if !hashMatches(txt, want) {
+		return nil, ErrHashMismatch
+	}
+	return parseEntry(txt, c.cfg.ValidSchemes)
 }
 
 func isEntryText(s string) bool {
