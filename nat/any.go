@@ -49,11 +49,19 @@ func newAny(cfg anyConfig) *autoGateway {
 }
 
 // autoGateway is the Gateway of Any. mu guards the mechanism found; finding
-// lets one caller at a time look for it.
+// lets one caller at a time look for it, and guards the candidates.
 type autoGateway struct {
 	cfg     anyConfig
 	finding chan struct{}
-	mu      struct {
+
+	// The candidates are kept from one discovery to the next: the PCP
+	// client holds the nonces of its mappings, which the server wants
+	// again for renewals, and the UPnP client the gateway's location.
+	candGW   netip.AddrPort
+	pcp, pmp Gateway
+	upnp     *upnp
+
+	mu struct {
 		sync.Mutex
 		found Gateway
 	}
@@ -149,12 +157,18 @@ func (a *autoGateway) discover(ctx context.Context) (Gateway, error) {
 
 	var errs []error
 	if gw, err := a.cfg.gateway(); err == nil {
-		probe(PCP(gw), 0)
-		probe(PMP(gw), 0)
+		if a.pcp == nil || gw != a.candGW {
+			a.candGW, a.pcp, a.pmp = gw, PCP(gw), PMP(gw)
+		}
+		probe(a.pcp, 0)
+		probe(a.pmp, 0)
 	} else {
 		errs = append(errs, err)
 	}
-	probe(newUPnP(nil, a.cfg.search), a.cfg.multicastDelay)
+	if a.upnp == nil {
+		a.upnp = newUPnP(nil, a.cfg.search)
+	}
+	probe(a.upnp, a.cfg.multicastDelay)
 
 	var found Gateway
 	for range n {

@@ -112,13 +112,19 @@ func TestAnyNothing(t *testing.T) {
 	}
 }
 
-// A gateway that stops answering is forgotten, and found again later.
+// A gateway that stops answering is forgotten, and found again later; the
+// PCP client found again still renews its mappings (same nonces).
 func TestAnyGatewayGone(t *testing.T) {
 	srv := newFakePortmapper(t)
+	srv.set(func(f *fakePortmapper) { f.speakPMP = false })
 	var searches atomic.Int32
 	a := testAny(srv.Addr, nil, &searches)
-	if _, err := a.Status(ctxTimeout(t, 5*time.Second)); err != nil {
+	req := Request{Protocol: TCP, InternalPort: 30303, Lifetime: time.Hour}
+	if _, err := a.MapPort(ctxTimeout(t, 5*time.Second), req); err != nil {
 		t.Fatal(err)
+	}
+	if s := a.String(); !strings.HasPrefix(s, "any(PCP(") {
+		t.Fatalf("found %s", s)
 	}
 	srv.set(func(f *fakePortmapper) { f.silent = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -130,7 +136,7 @@ func TestAnyGatewayGone(t *testing.T) {
 		t.Fatal("still using the silent gateway")
 	}
 	srv.set(func(f *fakePortmapper) { f.silent = false })
-	if _, err := a.Status(ctxTimeout(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
+	if _, err := a.MapPort(ctxTimeout(t, 5*time.Second), req); err != nil {
+		t.Fatal("renewal after rediscovery:", err)
 	}
 }

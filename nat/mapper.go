@@ -121,7 +121,9 @@ func (s MappingStatus) Mapped() bool { return s.ExternalPort != 0 && s.Err == ni
 // the external address and the mapped ports: it sets the static IP, the tcp
 // entry and the fallback UDP port of ln. The record is only touched once
 // the external address is known, so that it never pairs a LAN address with
-// an external port. ln may be nil.
+// an external port, and again after every exchange with the gateway, so
+// that a component that publishes its local port later (the p2p server's
+// tcp entry, discovery's fallback UDP port) is corrected. ln may be nil.
 //
 // Mappings are renewed at half their granted lifetime (a permanent one at
 // half of cfg.Lifetime, which restores it if the gateway lost it), retried
@@ -306,8 +308,8 @@ func (m *Mapper) request(ctx context.Context, pm *portMapping, now time.Time) {
 		port, err = m.nat.AddMapping(cctx, r.Protocol, int(r.ExternalPort), int(r.InternalPort), r.Name, r.Lifetime)
 		l = Lease{Protocol: r.Protocol, InternalPort: r.InternalPort, ExternalPort: port, Lifetime: r.Lifetime}
 	}
-	if ctx.Err() != nil {
-		return // closing; deleteAll handles what was granted
+	if err != nil && ctx.Err() != nil {
+		return // closing
 	}
 	pm.err = err
 	if err != nil {
