@@ -95,13 +95,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("trellis "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { printCommandHelp(fs.Output(), cmd, fs) }
+	// The flag package prints its own error line; help is printed here,
+	// once, to stdout when asked for.
+	fs.Usage = func() {}
 	exec := cmd.flags(fs)
 	if err := fs.Parse(interleaved(fs, rest)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(stdout, cmd, fs)
 			return 0
 		}
+		fmt.Fprintf(stderr, "run 'trellis %s --help' for usage\n", cmd.name)
 		return 2
 	}
 	env := &cmdEnv{args: fs.Args(), stdout: stdout, stderr: stderr}

@@ -27,9 +27,16 @@ func TestDispatch(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, `unknown command "no-such-command"`) {
 		t.Fatalf("unknown command: code %d, stderr %q", code, errOut)
 	}
-	code, out, _ = trellis(t, "key", "inspect", "--help")
+	code, out, errOut = trellis(t, "key", "inspect", "--help")
 	if code != 0 || !strings.Contains(out, "-tcp") || !strings.Contains(out, "(default 30303)") {
 		t.Fatalf("--help should list flags with defaults: code %d, output %q", code, out)
+	}
+	if strings.Count(out, "Usage:") != 1 || errOut != "" {
+		t.Fatalf("--help should print the usage once, to stdout: stdout %q stderr %q", out, errOut)
+	}
+	code, _, errOut = trellis(t, "key", "inspect", "--no-such-flag", "x")
+	if code != 2 || !strings.Contains(errOut, "flag provided but not defined") || !strings.Contains(errOut, "--help") {
+		t.Fatalf("unknown flag: code %d stderr %q", code, errOut)
 	}
 	code, _, errOut = trellis(t, "key", "inspect")
 	if code != 2 || !strings.Contains(errOut, "--help") {
