@@ -41,7 +41,8 @@ ip -n router link set rlan0 up
 ip -n router link set rwan0 up
 ip -n wan link set wan0 up
 ip -n lan route add default via 192.168.77.1
-ip netns exec router sysctl -qw net.ipv4.ip_forward=1
+# /proc/sys/net shows the namespace of the process that writes it.
+ip netns exec router sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
 
 ip netns exec wan stund -h 10.99.0.2 -a 10.99.0.3 >"$D/stund.log" 2>&1 &
 echo $! >"$D/stund.pid"
