@@ -214,14 +214,14 @@ func (m *Mapper) loop(ctx context.Context) {
 func (m *Mapper) tick(ctx context.Context, now time.Time) (statusErr error) {
 	if !now.Before(m.nextStatus) {
 		m.nextStatus = now.Add(min(statusInterval, m.cfg.Lifetime/2))
-		statusErr = m.checkStatus(ctx, now)
+		statusErr = m.checkStatus(ctx)
 	}
 	for _, pm := range m.maps {
 		if ctx.Err() != nil {
 			return statusErr
 		}
 		if !now.Before(pm.next) {
-			m.request(ctx, pm, now)
+			m.request(ctx, pm)
 		}
 	}
 	m.publishRecord()
@@ -238,8 +238,10 @@ func (m *Mapper) nextWake() time.Time {
 	return next
 }
 
-// checkStatus asks for the external address (and the epoch).
-func (m *Mapper) checkStatus(ctx context.Context, now time.Time) error {
+// checkStatus asks for the external address (and the epoch). Like request,
+// it takes the time after the exchange: epochs are compared with the
+// client's clock at their arrival, and a call may take seconds.
+func (m *Mapper) checkStatus(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
 	defer cancel()
 	var s Status
@@ -255,6 +257,7 @@ func (m *Mapper) checkStatus(ctx context.Context, now time.Time) error {
 		}
 		return err
 	}
+	now := time.Now()
 	if s.HasEpoch {
 		m.observeEpoch(s.Epoch, now)
 	}
@@ -295,7 +298,7 @@ func (m *Mapper) remapAll(now time.Time) {
 }
 
 // request adds or renews one mapping.
-func (m *Mapper) request(ctx context.Context, pm *portMapping, now time.Time) {
+func (m *Mapper) request(ctx context.Context, pm *portMapping) {
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
 	defer cancel()
 	r := Request{Protocol: pm.proto, InternalPort: pm.intPort, ExternalPort: pm.wantExt, Name: m.cfg.Name, Lifetime: m.cfg.Lifetime}
@@ -311,6 +314,7 @@ func (m *Mapper) request(ctx context.Context, pm *portMapping, now time.Time) {
 	if err != nil && ctx.Err() != nil {
 		return // closing
 	}
+	now := time.Now()
 	pm.err = err
 	if err != nil {
 		pm.failures++

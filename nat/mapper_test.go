@@ -214,6 +214,23 @@ func TestMapperGatewayReboot(t *testing.T) {
 	})
 }
 
+// Slow answers are no reboots: epochs are compared with the time they
+// arrived, not with when the round of requests began.
+func TestMapperSlowGateway(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := nattest.New(extIP)
+		gw.SetDelay(4 * time.Second)
+		m := startMapper(t, gw, nil, nil)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		st, _ := m.Status()
+		if st.Reboots != 0 {
+			t.Fatalf("%d reboots detected", st.Reboots)
+		}
+		wantMappings(t, gw, both)
+	})
+}
+
 // Without an epoch (UPnP) a lost mapping comes back at the next renewal.
 func TestMapperLostWithoutEpoch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

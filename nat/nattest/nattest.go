@@ -53,6 +53,7 @@ type Gateway struct {
 	permanentOnly bool
 	err           error
 	block         bool
+	delay         time.Duration
 	calls         []Call
 }
 
@@ -89,6 +90,13 @@ func (g *Gateway) SetBlock(block bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.block = block
+}
+
+// SetDelay makes every call take d (or until its context ends).
+func (g *Gateway) SetDelay(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.delay = d
 }
 
 // SetNoEpoch makes the gateway report no epoch, as UPnP does.
@@ -154,6 +162,17 @@ func (g *Gateway) expireLocked(now time.Time) {
 // held if err is nil.
 func (g *Gateway) begin(ctx context.Context, c Call) error {
 	g.mu.Lock()
+	if d := g.delay; d > 0 {
+		g.mu.Unlock()
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: nattest: %w", nat.ErrNoResponse, ctx.Err())
+		}
+		g.mu.Lock()
+	}
 	c.At = time.Now()
 	g.calls = append(g.calls, c)
 	block, err := g.block, g.err
