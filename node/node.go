@@ -1,0 +1,446 @@
+// Package node is the container of a devp2p node: it owns the data directory
+// (node key, node database, static and trusted node lists, lock), the p2p
+// server, discovery, NAT port mapping, and the admin JSON-RPC and Prometheus
+// endpoints, and runs the services registered with it, as go-ethereum's
+// node.Node does.
+//
+// A service registers its protocols (RegisterProtocols) and, if it has
+// goroutines of its own, a Lifecycle. Start gathers every protocol into the
+// p2p server, starts the server, then the lifecycles in registration order;
+// if one fails, those already started are stopped in reverse order and
+// nothing is left running. Close stops everything in reverse and releases
+// the data directory.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/trellis-p2p/trellis/discover"
+	"github.com/trellis-p2p/trellis/dnsdisc"
+	"github.com/trellis-p2p/trellis/enode"
+	"github.com/trellis-p2p/trellis/enode/nodedb"
+	"github.com/trellis-p2p/trellis/nat"
+	"github.com/trellis-p2p/trellis/p2p"
+	"github.com/trellis-p2p/trellis/rpc"
+)
+
+// Lifecycle is a service with goroutines of its own. Start must not block
+// (start goroutines and return); Stop must stop them and return when they are
+// gone.
+type Lifecycle interface {
+	Start() error
+	Stop() error
+}
+
+// Errors of the node's life cycle.
+var (
+	ErrNodeRunning    = errors.New("node: already running")
+	ErrNodeStopped    = errors.New("node: stopped")
+	ErrDuplicate      = errors.New("node: duplicate service")
+	ErrRegisterLate   = errors.New("node: cannot register services on a running node")
+	ErrEndpointListen = errors.New("node: cannot listen")
+)
+
+// Config holds the node's options. Zero values are usable: an ephemeral node
+// (no data directory) with a p2p server listening nowhere.
+type Config struct {
+	// DataDir holds the key, node database and node lists. Empty means an
+	// ephemeral node: a fresh key (unless P2P.PrivateKey is set), an
+	// in-memory node database, no files.
+	DataDir string
+
+	// P2P configures the server. PrivateKey, if nil, comes from DataDir.
+	// StaticNodes and TrustedNodes are added to those of the data
+	// directory's files. Protocols are those registered with the node;
+	// Discovery, Resolver, LocalNode and NAT are set by the node.
+	P2P p2p.Config
+
+	// DiscoveryV4Addr, if set, is the UDP address of a discv4 listener
+	// (devp2p discv4.md), e.g. ":30303". Its random walk feeds the dialer
+	// unless P2P.NoDiscovery.
+	DiscoveryV4Addr string
+	// Bootnodes seed discovery.
+	Bootnodes []*enode.Node
+	// DNSDiscovery are enrtree:// URLs (EIP-1459) whose nodes are dialed.
+	DNSDiscovery []string
+
+	// NAT, if set, keeps the p2p and discovery ports mapped on the gateway
+	// and the record's IP and ports in step with it.
+	NAT nat.Interface
+
+	// HTTPAddr, WSAddr and MetricsAddr are TCP addresses of the admin
+	// JSON-RPC over HTTP, over WebSocket, and of Prometheus /metrics.
+	// Empty disables each. Port 0 picks a free port (see Endpoints).
+	HTTPAddr, WSAddr, MetricsAddr string
+
+	// Logger receives the node's logs and is passed on to the server.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Endpoints are the addresses the node serves on, with the ports bound.
+type Endpoints struct {
+	HTTP, WS, Metrics string // "host:port", empty if disabled
+}
+
+// Node is a devp2p node. Its fields are guarded by mu: registration, Start
+// and Close are serialised, and Close may run concurrently with anything.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	server *p2p.Server
+	rpc    *rpc.Server
+	db     *nodedb.DB
+	lock   *os.File // nil for an ephemeral node
+	start  time.Time
+
+	mu         sync.Mutex
+	state      int // stateInit, stateRunning, stateClosed
+	lifecycles []Lifecycle
+	protocols  []p2p.Protocol
+	running    []Lifecycle // started lifecycles, in start order
+	stops      []func()    // undo of everything else Start did, in start order
+	endpoints  Endpoints
+}
+
+const (
+	stateInit = iota
+	stateRunning
+	stateClosed
+)
+
+// New opens the data directory (creating it and the node key if needed,
+// taking its lock) and prepares the node. Call Close when done, whether or
+// not the node was started.
+func New(cfg Config) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: cfg.Logger, rpc: rpc.NewServer()}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			n.release()
+		}
+	}()
+	p := &n.cfg.P2P
+	p.StaticNodes = slices.Clone(p.StaticNodes)
+	p.TrustedNodes = slices.Clone(p.TrustedNodes)
+	dbPath := ""
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("cannot create datadir: %w", err)
+		}
+		if n.lock, err = lockDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if p.PrivateKey == nil {
+			if p.PrivateKey, err = loadOrCreateKey(cfg.DataDir); err != nil {
+				return nil, err
+			}
+		}
+		static, err := loadNodesFile(filepath.Join(cfg.DataDir, StaticNodesFile))
+		if err != nil {
+			return nil, err
+		}
+		trusted, err := loadNodesFile(filepath.Join(cfg.DataDir, TrustedNodesFile))
+		if err != nil {
+			return nil, err
+		}
+		p.StaticNodes = append(p.StaticNodes, static...)
+		p.TrustedNodes = append(p.TrustedNodes, trusted...)
+		dbPath = filepath.Join(cfg.DataDir, NodeDBFile)
+	} else if p.PrivateKey == nil {
+		return nil, errors.New("node: no data directory and no private key")
+	}
+	if n.db, err = nodedb.Open(dbPath); err != nil {
+		return nil, fmt.Errorf("cannot open node database: %w", err)
+	}
+	if p.Logger == nil {
+		p.Logger = n.log
+	}
+	p.LocalNode = enode.NewLocalNode(n.db, p.PrivateKey)
+	n.server = &p2p.Server{Config: *p}
+	n.registerAdminAPI()
+	return n, nil
+}
+
+// Server returns the p2p server. Its methods that need a running server
+// work once Start has returned.
+func (n *Node) Server() *p2p.Server { return n.server }
+
+// RPC returns the JSON-RPC server, so services can add methods before Start.
+func (n *Node) RPC() *rpc.Server { return n.rpc }
+
+// DataDir returns the data directory, empty for an ephemeral node.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
+
+// Endpoints returns the addresses of the running node's endpoints.
+func (n *Node) Endpoints() Endpoints {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.endpoints
+}
+
+// RegisterLifecycle adds a service to start after the p2p server. The same
+// value may be registered once.
+func (n *Node) RegisterLifecycle(l Lifecycle) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state != stateInit {
+		return ErrRegisterLate
+	}
+	if slices.Contains(n.lifecycles, l) {
+		return fmt.Errorf("%w: lifecycle %T registered twice", ErrDuplicate, l)
+	}
+	n.lifecycles = append(n.lifecycles, l)
+	return nil
+}
+
+// RegisterProtocols adds protocols to run on peer connections. A name and
+// version already registered is an error.
+func (n *Node) RegisterProtocols(protocols []p2p.Protocol) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state != stateInit {
+		return ErrRegisterLate
+	}
+	all := slices.Clone(n.protocols)
+	for _, p := range protocols {
+		for _, q := range all {
+			if p.Cap() == q.Cap() {
+				return fmt.Errorf("%w: protocol %v registered twice", ErrDuplicate, p.Cap())
+			}
+		}
+		all = append(all, p)
+	}
+	n.protocols = all
+	return nil
+}
+
+// Start starts the endpoints' listeners, the p2p server with every
+// registered protocol, discovery and NAT mapping, then the lifecycles in
+// order, then serves the endpoints. On error, everything started is stopped
+// in reverse and the node cannot be started again; Close it.
+func (n *Node) Start() (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch n.state {
+	case stateRunning:
+		return ErrNodeRunning
+	case stateClosed:
+		return ErrNodeStopped
+	}
+	n.state = stateRunning
+	defer func() {
+		if err != nil {
+			n.stopLocked()
+			n.state = stateClosed
+		}
+	}()
+	n.start = time.Now()
+
+	http, ws, metrics, err := n.listenEndpoints()
+	if err != nil {
+		return err
+	}
+	if err := n.startP2P(); err != nil {
+		return err
+	}
+	for _, l := range n.lifecycles {
+		if err := l.Start(); err != nil {
+			return fmt.Errorf("cannot start %T: %w", l, err)
+		}
+		n.running = append(n.running, l)
+	}
+	n.serve(http, n.rpc.HTTPHandler())
+	n.serve(ws, n.rpc.WebSocketHandler())
+	n.serve(metrics, n.metricsHandler())
+	return nil
+}
+
+// listenEndpoints binds the endpoints' sockets first, so that a port in use
+// fails Start before any network activity.
+func (n *Node) listenEndpoints() (http, ws, metrics net.Listener, err error) {
+	listen := func(addr, what string, dst *string) (net.Listener, error) {
+		if addr == "" {
+			return nil, nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s on %s: %w", ErrEndpointListen, what, addr, err)
+		}
+		n.stops = append(n.stops, func() { l.Close() })
+		*dst = l.Addr().String()
+		return l, nil
+	}
+	if http, err = listen(n.cfg.HTTPAddr, "HTTP-RPC", &n.endpoints.HTTP); err != nil {
+		return
+	}
+	if ws, err = listen(n.cfg.WSAddr, "WebSocket-RPC", &n.endpoints.WS); err != nil {
+		return
+	}
+	metrics, err = listen(n.cfg.MetricsAddr, "metrics", &n.endpoints.Metrics)
+	return
+}
+
+func (n *Node) serve(l net.Listener, h http.Handler) {
+	if l == nil {
+		return
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(l)
+	}()
+	n.stops = append(n.stops, func() {
+		// Close also ends hijacked WebSocket connections' HTTP side; the
+		// connections themselves end when their reads fail.
+		srv.Close()
+		<-done
+	})
+	n.log.Info("Serving", "addr", l.Addr().String())
+}
+
+// startP2P starts discovery, DNS discovery, the server and NAT mapping.
+func (n *Node) startP2P() error {
+	srv := n.server
+	srv.Protocols = slices.Clone(n.protocols)
+
+	var sources []enode.Iterator
+	var disc *discover.UDPv4
+	if n.cfg.DiscoveryV4Addr != "" {
+		addr, err := net.ResolveUDPAddr("udp", n.cfg.DiscoveryV4Addr)
+		if err != nil {
+			return fmt.Errorf("invalid discovery address %q: %w", n.cfg.DiscoveryV4Addr, err)
+		}
+		conn, err := net.ListenUDP("udp", addr)
+		if err != nil {
+			return fmt.Errorf("%w: discovery on UDP %s: %w", ErrEndpointListen, addr, err)
+		}
+		disc, err = discover.ListenV4(conn, srv.Config.LocalNode, discover.Config{
+			PrivateKey:  srv.PrivateKey,
+			DB:          n.db,
+			Bootnodes:   n.cfg.Bootnodes,
+			NetRestrict: srv.NetRestrict,
+			Log:         n.log.With("module", "discv4"),
+		})
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("cannot start discovery: %w", err)
+		}
+		n.stops = append(n.stops, disc.Close)
+		srv.Resolver = resolver{disc}
+		sources = append(sources, disc.RandomNodes())
+	}
+	if len(n.cfg.DNSDiscovery) > 0 {
+		client := dnsdisc.NewClient(dnsdisc.Config{Log: n.log.With("module", "dnsdisc")})
+		it, err := client.NewIterator(n.cfg.DNSDiscovery...)
+		if err != nil {
+			return fmt.Errorf("invalid DNS discovery URL: %w", err)
+		}
+		sources = append(sources, it)
+	}
+	switch len(sources) {
+	case 0:
+	case 1:
+		srv.Discovery = sources[0]
+	default:
+		mix := enode.NewFairMix(time.Second)
+		for _, s := range sources {
+			mix.AddSource(s)
+		}
+		srv.Discovery = mix
+	}
+	if err := srv.Start(); err != nil {
+		if srv.Discovery != nil {
+			srv.Discovery.Close() // the server closes it only once started
+		}
+		return err
+	}
+	n.stops = append(n.stops, srv.Stop)
+
+	if n.cfg.NAT != nil {
+		mc := nat.MapConfig{Logger: n.log.With("module", "nat")}
+		if a, ok := srv.ListenAddr().(*net.TCPAddr); ok {
+			mc.TCP = a.Port
+		}
+		if disc != nil {
+			if a, ok := disc.Self().UDPEndpoint(); ok {
+				mc.UDP = int(a.Port())
+			}
+		}
+		m, err := nat.Map(n.cfg.NAT, srv.Config.LocalNode, mc)
+		if err != nil {
+			return fmt.Errorf("cannot start NAT port mapping: %w", err)
+		}
+		n.stops = append(n.stops, m.Close)
+	}
+	return nil
+}
+
+// resolver adapts discovery's lookup by ID to p2p.NodeResolver.
+type resolver struct{ disc *discover.UDPv4 }
+
+func (r resolver) Resolve(n *enode.Node) *enode.Node {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return r.disc.Resolve(ctx, n)
+}
+
+// stopLocked stops the lifecycles in reverse, then everything else in
+// reverse order of start.
+func (n *Node) stopLocked() error {
+	var errs []error
+	for i := len(n.running) - 1; i >= 0; i-- {
+		if err := n.running[i].Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %T: %w", n.running[i], err))
+		}
+	}
+	n.running = nil
+	for i := len(n.stops) - 1; i >= 0; i-- {
+		n.stops[i]()
+	}
+	n.stops = nil
+	return errors.Join(errs...)
+}
+
+// Close stops the node if it runs and releases the data directory. It may
+// be called more than once; later calls do nothing.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state == stateClosed && n.lock == nil && n.db == nil {
+		return nil
+	}
+	var err error
+	if n.state == stateRunning {
+		err = n.stopLocked()
+	}
+	n.state = stateClosed
+	return errors.Join(err, n.release())
+}
+
+// release closes the node database and drops the lock.
+func (n *Node) release() error {
+	var errs []error
+	if n.db != nil {
+		errs = append(errs, n.db.Close())
+		n.db = nil
+	}
+	if n.lock != nil {
+		errs = append(errs, unlockDir(n.lock))
+		n.lock = nil
+	}
+	return errors.Join(errs...)
+}

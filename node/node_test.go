@@ -1,0 +1,444 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/enode"
+	"github.com/trellis-p2p/trellis/p2p"
+)
+
+func testConfig(t *testing.T, dir string) Config {
+	t.Helper()
+	return Config{
+		DataDir:  dir,
+		P2P:      p2p.Config{Name: "test", MaxPeers: 10, ListenAddr: "127.0.0.1:0", NoDiscovery: true},
+		HTTPAddr: "127.0.0.1:0",
+		WSAddr:   "127.0.0.1:0",
+		Logger:   discardLogger(),
+	}
+}
+
+func startNode(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// call makes one JSON-RPC call over HTTP and decodes its result into out.
+func call(t *testing.T, n *Node, out any, method string, params ...any) error {
+	t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	resp, err := http.Post("http://"+n.Endpoints().HTTP, "application/json", bytes.NewReader(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Result json.RawMessage
+		Error  *struct {
+			Code    int
+			Message string
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Error != nil {
+		return fmt.Errorf("%d: %s", r.Error.Code, r.Error.Message)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			t.Fatalf("%s result %s: %v", method, r.Result, err)
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond: the condition is in another process's sockets, so
+// there is nothing to synchronise on.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDatadirKeyReused(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(t, dir))
+	id := n.Server().Self().ID()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	key, err := crypto.LoadNodeKey(filepath.Join(dir, NodeKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enode.PubkeyToIDV4(key.PubKey()) != id {
+		t.Fatal("key file does not hold the node's key")
+	}
+	for _, f := range []string{NodeDBFile, LockFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	n2 := startNode(t, testConfig(t, dir))
+	if n2.Server().Self().ID() != id {
+		t.Fatal("restarted node has a new identity")
+	}
+}
+
+func TestDatadirLocked(t *testing.T) {
+	dir := t.TempDir()
+	n, err := New(testConfig(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(testConfig(t, dir))
+	if !errors.Is(err, ErrDatadirUsed) || !strings.Contains(err.Error(), "datadir "+dir+" is in use by another process") {
+		t.Fatalf("second node on one datadir: %v", err)
+	}
+	n.Close()
+	n2, err := New(testConfig(t, dir))
+	if err != nil {
+		t.Fatal("datadir still locked after Close:", err)
+	}
+	n2.Close()
+}
+
+func TestDatadirBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, NodeKeyFile), []byte("not hex"), 0o600)
+	if _, err := New(testConfig(t, dir)); err == nil || !strings.Contains(err.Error(), "cannot read node key") {
+		t.Fatalf("bad key: %v", err)
+	}
+	os.Remove(filepath.Join(dir, NodeKeyFile))
+	os.WriteFile(filepath.Join(dir, StaticNodesFile), []byte(`["enode://1234@127.0.0.1:1"]`), 0o600)
+	if _, err := New(testConfig(t, dir)); err == nil || !strings.Contains(err.Error(), `entry 0 "enode://1234@127.0.0.1:1"`) {
+		t.Fatalf("bad static node: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, StaticNodesFile), []byte(`{}`), 0o600)
+	if _, err := New(testConfig(t, dir)); err == nil || !strings.Contains(err.Error(), "want a JSON array") {
+		t.Fatalf("static nodes not an array: %v", err)
+	}
+}
+
+func TestStaticAndTrustedFiles(t *testing.T) {
+	a := startNode(t, testConfig(t, t.TempDir()))
+	dir := t.TempDir()
+	url := a.Server().Self().URLv4()
+	list, _ := json.Marshal([]string{url})
+	os.WriteFile(filepath.Join(dir, StaticNodesFile), list, 0o600)
+	os.WriteFile(filepath.Join(dir, TrustedNodesFile), list, 0o600)
+	b := startNode(t, testConfig(t, dir))
+	waitFor(t, "b to connect to its static node", func() bool { return a.Server().PeerCount() == 1 })
+	var peers []*p2p.PeerInfo
+	call(t, b, &peers, "admin_peers")
+	if len(peers) != 1 || !peers[0].Network.Static || !peers[0].Network.Trusted || peers[0].Enode != url {
+		t.Fatalf("peers of b: %+v", peers)
+	}
+}
+
+type recorder struct {
+	name string
+	log  *[]string
+	fail bool
+}
+
+func (r *recorder) Start() error {
+	*r.log = append(*r.log, "start "+r.name)
+	if r.fail {
+		return errors.New("boom")
+	}
+	return nil
+}
+
+func (r *recorder) Stop() error {
+	*r.log = append(*r.log, "stop "+r.name)
+	return nil
+}
+
+func TestLifecycles(t *testing.T) {
+	var log []string
+	n, err := New(testConfig(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	a, b, c := &recorder{"a", &log, false}, &recorder{"b", &log, false}, &recorder{"c", &log, true}
+	for _, l := range []Lifecycle{a, b, c} {
+		if err := n.RegisterLifecycle(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.RegisterLifecycle(a); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate lifecycle: %v", err)
+	}
+	proto := p2p.Protocol{Name: "tst", Version: 1, Length: 1, Run: func(*p2p.Peer, p2p.MsgReadWriter) error { return nil }}
+	if err := n.RegisterProtocols([]p2p.Protocol{proto}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RegisterProtocols([]p2p.Protocol{proto}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate protocol: %v", err)
+	}
+	err = n.Start()
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Start: %v", err)
+	}
+	want := []string{"start a", "start b", "start c", "stop b", "stop a"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("order %q, want %q", log, want)
+	}
+	// Nothing is left listening.
+	if n.Server().ListenAddr() != nil {
+		if c, err := net.Dial("tcp", n.Server().ListenAddr().String()); err == nil {
+			c.Close()
+			t.Fatal("p2p listener still open after failed Start")
+		}
+	}
+	if err := n.Start(); !errors.Is(err, ErrNodeStopped) {
+		t.Fatalf("Start after failure: %v", err)
+	}
+	if err := n.RegisterLifecycle(&recorder{"d", &log, false}); !errors.Is(err, ErrRegisterLate) {
+		t.Fatalf("late registration: %v", err)
+	}
+}
+
+func TestLifecyclesStopInReverse(t *testing.T) {
+	var log []string
+	n, err := New(testConfig(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.RegisterLifecycle(&recorder{"a", &log, false})
+	n.RegisterLifecycle(&recorder{"b", &log, false})
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); !errors.Is(err, ErrNodeRunning) {
+		t.Fatalf("second Start: %v", err)
+	}
+	n.Close()
+	n.Close()
+	if want := []string{"start a", "start b", "stop b", "stop a"}; !slices.Equal(log, want) {
+		t.Fatalf("order %q, want %q", log, want)
+	}
+}
+
+func TestEndpointInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTPAddr = l.Addr().String()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Start(); !errors.Is(err, ErrEndpointListen) || !strings.Contains(err.Error(), "HTTP-RPC on "+cfg.HTTPAddr) {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+func TestAdminAPI(t *testing.T) {
+	a := startNode(t, testConfig(t, t.TempDir()))
+	b := startNode(t, testConfig(t, t.TempDir()))
+
+	var info p2p.NodeInfo
+	if err := call(t, a, &info, "admin_nodeInfo"); err != nil {
+		t.Fatal(err)
+	}
+	if info.Enode != a.Server().Self().URLv4() || info.ID != a.Server().Self().ID().String() || !strings.HasPrefix(info.ENR, "enr:") {
+		t.Fatalf("nodeInfo %+v", info)
+	}
+	var peers []*p2p.PeerInfo
+	if err := call(t, a, &peers, "admin_peers"); err != nil || peers == nil || len(peers) != 0 {
+		t.Fatalf("peers of a lone node: %v %v", peers, err)
+	}
+
+	// Watch a's peer events over WebSocket.
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+a.Endpoints().WS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "admin_subscribe", "params": []any{"peerEvents"}})
+	var subReply struct{ Result string }
+	if err := ws.ReadJSON(&subReply); err != nil || subReply.Result == "" {
+		t.Fatalf("subscribe: %+v %v", subReply, err)
+	}
+
+	var ok bool
+	if err := call(t, a, &ok, "admin_addPeer", b.Server().Self().URLv4()); err != nil || !ok {
+		t.Fatalf("addPeer: %v %v", ok, err)
+	}
+	var ev struct {
+		Method string
+		Params struct {
+			Subscription string
+			Result       p2p.PeerEvent
+		}
+	}
+	if err := ws.ReadJSON(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Method != "admin_subscription" || ev.Params.Subscription != subReply.Result ||
+		ev.Params.Result.Type != p2p.PeerEventTypeAdd || ev.Params.Result.Peer != b.Server().Self().ID() {
+		t.Fatalf("event %+v", ev)
+	}
+	call(t, a, &peers, "admin_peers")
+	if len(peers) != 1 || peers[0].ID != b.Server().Self().ID().String() || peers[0].Network.Inbound || !peers[0].Network.Static {
+		t.Fatalf("peers of a: %+v", peers)
+	}
+	waitFor(t, "b to see a", func() bool { return b.Server().PeerCount() == 1 })
+
+	if err := call(t, a, &ok, "admin_addTrustedPeer", b.Server().Self().URLv4()); err != nil || !ok {
+		t.Fatalf("addTrustedPeer: %v %v", ok, err)
+	}
+	waitFor(t, "b to be trusted", func() bool {
+		call(t, a, &peers, "admin_peers")
+		return len(peers) == 1 && peers[0].Network.Trusted
+	})
+	if err := call(t, a, &ok, "admin_removeTrustedPeer", b.Server().Self().URLv4()); err != nil || !ok {
+		t.Fatalf("removeTrustedPeer: %v %v", ok, err)
+	}
+	if err := call(t, a, &ok, "admin_removePeer", b.Server().Self().URLv4()); err != nil || !ok {
+		t.Fatalf("removePeer: %v %v", ok, err)
+	}
+	if err := ws.ReadJSON(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Params.Result.Type != p2p.PeerEventTypeDrop {
+		t.Fatalf("event %+v", ev)
+	}
+	if a.Server().PeerCount() != 0 {
+		t.Fatal("peer still connected after removePeer")
+	}
+
+	for _, bad := range []struct {
+		method, url, want string
+	}{
+		{"admin_addPeer", "enode://xyz", "-32000: invalid enode"},
+		{"admin_removePeer", "", "-32000: invalid enode"},
+		{"admin_addTrustedPeer", "enr:-bad", "-32000: invalid enode"},
+	} {
+		err := call(t, a, nil, bad.method, bad.url)
+		if err == nil || !strings.HasPrefix(err.Error(), bad.want) {
+			t.Errorf("%s(%q): %v", bad.method, bad.url, err)
+		}
+	}
+	if err := call(t, a, nil, "admin_addPeer"); err == nil || !strings.HasPrefix(err.Error(), "-32602") {
+		t.Errorf("addPeer without URL: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.MetricsAddr = "127.0.0.1:0"
+	a := startNode(t, cfg)
+	b := startNode(t, testConfig(t, t.TempDir()))
+	a.Server().AddPeer(b.Server().Self())
+	waitFor(t, "peering", func() bool { return a.Server().PeerCount() == 1 })
+
+	resp, err := http.Get("http://" + a.Endpoints().Metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		"# TYPE trellis_p2p_peers gauge\n",
+		`trellis_p2p_peers{direction="outbound"} 1` + "\n",
+		`trellis_p2p_peers{direction="inbound"} 0` + "\n",
+		"trellis_p2p_dials_total 1\n",
+		`trellis_p2p_dial_outcomes_total{outcome="success"} 1` + "\n",
+		"# TYPE go_goroutines gauge\ngo_goroutines ",
+		"go_info{version=",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(text)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("content type %q", ct)
+	}
+}
+
+func TestMetricsTraffic(t *testing.T) {
+	var b strings.Builder
+	writeP2PMetrics(&b, p2p.MetricsSnapshot{
+		InboundPeers:  2,
+		ServeOutcomes: map[string]uint64{"too many peers": 3, "success": 2},
+		Ingress: []p2p.Traffic{
+			{Proto: p2p.Cap{Name: "eth", Version: 68}, Code: 1, Bytes: 10, Packets: 1},
+			{Proto: p2p.Cap{Name: "eth", Version: 68}, Code: 2, Bytes: 20, Packets: 2},
+			{Proto: p2p.Cap{Name: "p2p", Version: 5}, Code: 2, Bytes: 3, Packets: 1},
+		},
+	})
+	for _, want := range []string{
+		`trellis_p2p_peers{direction="inbound"} 2` + "\n",
+		`trellis_p2p_serve_outcomes_total{outcome="success"} 2` + "\n" + `trellis_p2p_serve_outcomes_total{outcome="too many peers"} 3` + "\n",
+		`trellis_p2p_ingress_bytes_total{protocol="eth/68"} 30` + "\n" + `trellis_p2p_ingress_bytes_total{protocol="p2p/5"} 3` + "\n",
+		`trellis_p2p_ingress_messages_total{protocol="eth/68"} 3` + "\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("lack %q in\n%s", want, b.String())
+		}
+	}
+	if got := quote("a\"b\\c\nd"); got != `"a\"b\\c\nd"` {
+		t.Errorf("quote: %s", got)
+	}
+}
+
+func TestEphemeral(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("no datadir and no key accepted")
+	}
+	key, _ := crypto.GenerateKey()
+	cfg := testConfig(t, "")
+	cfg.P2P.PrivateKey = key
+	n := startNode(t, cfg)
+	if n.Server().Self().ID() != enode.PubkeyToIDV4(key.PubKey()) {
+		t.Fatal("wrong key")
+	}
+}
