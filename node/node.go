@@ -328,6 +328,9 @@ func (n *Node) startP2P() error {
 		if err != nil {
 			return fmt.Errorf("%w: discovery on UDP %s: %w", ErrEndpointListen, addr, err)
 		}
+		// discover leaves publishing the port to us (the IP comes from the
+		// p2p server's listener, or NAT).
+		srv.Config.LocalNode.SetFallbackUDP(conn.LocalAddr().(*net.UDPAddr).Port)
 		disc, err = discover.ListenV4(conn, srv.Config.LocalNode, discover.Config{
 			PrivateKey:  srv.PrivateKey,
 			DB:          n.db,
