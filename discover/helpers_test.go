@@ -12,13 +12,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/discover/memudp"
 	"github.com/trellis-p2p/trellis/discover/v4wire"
 	"github.com/trellis-p2p/trellis/enode"
-	"github.com/trellis-p2p/trellis/enode/nodedb"
 )
 
 // TestMain fails the run if a test left a goroutine of this package (or of
@@ -77,19 +77,6 @@ func cachedKey(i uint64) *crypto.PrivateKey {
 	return k
 }
 
-// testLog returns a logger writing to t's log at the given level.
-func testLog(t testing.TB, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(b), "\n"))
-	return len(b), nil
-}
-
 // logRecorder collects log messages, so tests can check why a packet was
 // dropped.
 type logRecorder struct {
@@ -98,8 +85,8 @@ type logRecorder struct {
 }
 
 func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler        { return r }
-func (r *logRecorder) WithGroup(string) slog.Handler             { return r }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
 func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
 	var b strings.Builder
 	b.WriteString(rec.Message)
@@ -274,6 +261,7 @@ func (p *testPeer) bond(l *UDPv4) {
 			p.t.Fatalf("bond: no packet (ping %v, pong %v)", gotPing, gotPong)
 		}
 	}
+	synctest.Wait() // the listener has handled our pong
 }
 
 func (p *testPeer) ping(l *UDPv4) [v4wire.HashSize]byte {
@@ -282,12 +270,4 @@ func (p *testPeer) ping(l *UDPv4) [v4wire.HashSize]byte {
 
 func future() uint64 { return uint64(time.Now().Add(20 * time.Second).Unix()) }
 
-// memDB opens an in-memory node database closed with the test.
-func memDB(t testing.TB) *nodedb.DB {
-	db, err := nodedb.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func slogRecorder(r *logRecorder) *slog.Logger { return slog.New(r) }

@@ -44,9 +44,13 @@ const (
 	// dropped, unless its bucket is nearly empty.
 	maxFindnodeFailures = 5
 
-	// Each refresh runs a lookup for the own ID and this many for random
+	// Besides the lookup for the own ID, each refresh runs this many
+	// lookups: towards nodes of buckets that are not full, then for random
 	// targets.
-	refreshRandomLookups = 3
+	refreshLookups = 3
+	// After a refresh that added nodes, the next comes this soon, then
+	// twice as late each time, while refreshes keep adding nodes.
+	firstGrowingRefresh = 10 * time.Second
 )
 
 // transport is what the table needs from a discovery protocol. UDPv4
@@ -63,9 +67,10 @@ type transport interface {
 	ping(ctx context.Context, n *enode.Node) (seq uint64, err error)
 	// requestENR asks n for its current record.
 	requestENR(ctx context.Context, n *enode.Node) (*enode.Node, error)
-	// lookupSelf and lookupRandom walk the network towards the own ID and a
-	// random target, adding what they find to the table.
-	lookupSelf(ctx context.Context) []*enode.Node
+	// lookupNear and lookupRandom walk the network towards a known node
+	// (the local node, or an entry of a bucket to fill) and towards a
+	// random target. The lookups add what they find to the table.
+	lookupNear(ctx context.Context, n *enode.Node) []*enode.Node
 	lookupRandom(ctx context.Context) []*enode.Node
 }
 
@@ -102,6 +107,8 @@ type table struct {
 	rand           *rand.Rand
 	refreshDone    chan struct{} // non-nil while a refresh runs
 	refreshWaiters []chan struct{}
+	refreshSize    int           // table size when the last refresh ended
+	growingRefresh time.Duration // wait after a refresh that added nodes, see refreshFinished
 	nextRefresh    time.Time
 	sizeWaiters    []sizeWaiter
 }
@@ -229,8 +236,15 @@ func (tab *table) loop() {
 }
 
 // startRefresh starts filling the table: seeds from the database and the
-// bootnodes, then a self lookup and random lookups. The lookups ask the
-// table for nodes and add what they find while the loop goes on.
+// bootnodes, then a lookup for the own ID and refreshLookups more. The
+// lookups ask the table for nodes and add what they find while the loop
+// goes on.
+//
+// Kademlia refreshes a bucket with a lookup for a random ID in its range.
+// A discv4 target is a public key, whose ID is its hash, so no target can be
+// chosen for a range; instead the lookup goes towards a node already in the
+// bucket, whose neighbours share its distance from us. Up to two buckets
+// that are not full get such lookups; the rest go to random targets.
 func (tab *table) startRefresh() {
 	if tab.refreshDone != nil {
 		return
@@ -238,6 +252,15 @@ func (tab *table) startRefresh() {
 	done := make(chan struct{})
 	tab.refreshDone = done
 	nursery := tab.nursery
+	// The farthest buckets that are not full come first: far buckets
+	// have the most candidates, so a gap there means nodes were missed,
+	// while the closest buckets stay thin in any network of realistic size.
+	var near []*enode.Node
+	for i := nBuckets - 1; i >= 0 && len(near) < refreshLookups-1; i-- {
+		if b := tab.buckets[i]; len(b.entries) > 0 && len(b.entries) < bucketSize {
+			near = append(near, b.entries[tab.rand.IntN(len(b.entries))].Node)
+		}
+	}
 	tab.wg.Add(1)
 	go func() {
 		defer tab.wg.Done()
@@ -250,12 +273,16 @@ func (tab *table) startRefresh() {
 				tab.add(n, addFound)
 			}
 		})
-		tab.net.lookupSelf(tab.ctx)
-		for range refreshRandomLookups {
+		tab.net.lookupNear(tab.ctx, tab.net.Self())
+		for i := range refreshLookups {
 			if tab.ctx.Err() != nil {
 				return
 			}
-			tab.net.lookupRandom(tab.ctx)
+			if i < len(near) {
+				tab.net.lookupNear(tab.ctx, near[i])
+			} else {
+				tab.net.lookupRandom(tab.ctx)
+			}
 		}
 	}()
 }
@@ -271,8 +298,29 @@ func (tab *table) refreshFinished() {
 		close(ch)
 	}
 	tab.refreshWaiters = nil
+
+	// If the table grew since the last refresh (through this one, or
+	// through nodes that contacted us), the network around us is not
+	// covered yet: we have just joined, or joined a network that was
+	// still small. Refresh again soon, backing off, rather than in half an
+	// hour. go-ethereum waits the full interval; with continuous dialer
+	// lookups it fills its table anyway, but a node that only does
+	// discovery would stay thin. The backoff reaches the normal interval
+	// after seven growing refreshes.
 	half := tab.cfg.RefreshInterval / 2
-	tab.nextRefresh = tab.cfg.Clock.Now().Add(half + time.Duration(tab.rand.Int64N(int64(half)+1)))
+	wait := half + time.Duration(tab.rand.Int64N(int64(half)+1))
+	if size := tab.lenLocked(); size > tab.refreshSize {
+		if tab.growingRefresh == 0 {
+			tab.growingRefresh = firstGrowingRefresh
+		} else if tab.growingRefresh < wait {
+			tab.growingRefresh *= 2
+		}
+		wait = min(wait, tab.growingRefresh)
+	} else {
+		tab.growingRefresh = 0
+	}
+	tab.refreshSize = tab.lenLocked()
+	tab.nextRefresh = tab.cfg.Clock.Now().Add(wait)
 }
 
 // refresh starts a refresh unless one is running, and returns a channel
@@ -432,18 +480,6 @@ func (tab *table) snapshot() [][]BucketNode {
 		}
 	})
 	return out
-}
-
-// addFoundNodes adds nodes that another node told us about.
-func (tab *table) addFoundNodes(nodes []*enode.Node) {
-	if len(nodes) == 0 {
-		return
-	}
-	tab.post(func() {
-		for _, n := range nodes {
-			tab.add(n, addFound)
-		}
-	})
 }
 
 // addInboundNode adds a node that contacted us. verified says that it has

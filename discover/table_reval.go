@@ -12,13 +12,20 @@ import (
 // ones.
 const slowRevalFactor = 3
 
+// fastListShare: the fast list speeds up when it holds more than this many
+// nodes, in proportion, so that a node waits a few PingIntervals for its
+// first check even when dozens arrive at once (a refresh, a restart). The
+// extra pings are the checks the nodes would get anyway, only sooner.
+const fastListShare = 4
+
 // revalidation keeps the table's entries honest by pinging them (discv4.md
 // "Node Table": an entry that does not answer a ping is removed). Entries
 // sit in one of two lists. New entries, and entries whose check failed or
 // whose endpoint changed, are in the fast list; entries that passed a check
 // move to the slow list. Each list pings one random entry at random
 // intervals averaging half its interval (PingInterval for fast,
-// slowRevalFactor times that for slow).
+// slowRevalFactor times that for slow); the fast list's interval shrinks as
+// it grows (fastListShare).
 //
 // A failed check divides the entry's count of passed checks by three; the
 // entry is removed, and a replacement promoted, when the count reaches zero,
@@ -39,10 +46,11 @@ type revalList struct {
 	nodes    []*tableNode
 	next     time.Time
 	interval time.Duration
+	share    int // if non-zero, the interval is divided by len(nodes)/share
 }
 
 func (r *revalidation) init(pingInterval time.Duration) {
-	r.fast = revalList{name: "fast", interval: pingInterval}
+	r.fast = revalList{name: "fast", interval: pingInterval, share: fastListShare}
 	r.slow = revalList{name: "slow", interval: pingInterval * slowRevalFactor}
 	r.active = make(map[enode.ID]bool)
 }
@@ -198,5 +206,9 @@ func (l *revalList) schedule(now time.Time, rnd *rand.Rand) {
 		l.next = time.Time{}
 		return
 	}
-	l.next = now.Add(time.Duration(1 + rnd.Int64N(int64(l.interval))))
+	interval := l.interval
+	if l.share > 0 && len(l.nodes) > l.share {
+		interval = interval * time.Duration(l.share) / time.Duration(len(l.nodes))
+	}
+	l.next = now.Add(time.Duration(1 + rnd.Int64N(int64(interval))))
 }

@@ -93,7 +93,6 @@ type UDPv4 struct {
 	log   *slog.Logger
 	clock Clock
 	codec codec
-	self  v4wire.Pubkey
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -130,7 +129,6 @@ func listenV4(c UDPConn, ln *enode.LocalNode, cfg Config, cd codec) (*UDPv4, err
 		log:        cfg.Log,
 		clock:      cfg.Clock,
 		codec:      cd,
-		self:       v4wire.EncodePubkey(cfg.PrivateKey.PubKey()),
 		addPending: make(chan *pendingReq),
 		gotReply:   make(chan reply),
 	}
@@ -259,9 +257,13 @@ func (t *UDPv4) Resolve(ctx context.Context, n *enode.Node) *enode.Node {
 	return n
 }
 
-// lookupSelf implements transport.
-func (t *UDPv4) lookupSelf(ctx context.Context) []*enode.Node {
-	return t.newLookup(ctx, t.self).run()
+// lookupNear implements transport: the target is n's public key.
+func (t *UDPv4) lookupNear(ctx context.Context, n *enode.Node) []*enode.Node {
+	key := n.Pubkey()
+	if key == nil {
+		return t.lookupRandom(ctx)
+	}
+	return t.newLookup(ctx, v4wire.EncodePubkey(key)).run()
 }
 
 // lookupRandom implements transport.

@@ -78,12 +78,14 @@ func (t *UDPv4) findnode(ctx context.Context, n *enode.Node, target v4wire.Pubke
 	t.ensureBond(ctx, n.ID(), addr)
 
 	// The match function runs on the pending loop: it only collects, and
-	// the nodes are checked here afterwards. It stops taking packets once
-	// bucketSize entries have come, which bounds what a node flooding us
-	// with Neighbors can make us hold.
-	var received []v4wire.Node
+	// the nodes are checked here afterwards. The request completes once
+	// bucketSize entries have come, and keeps no more than that, which
+	// bounds what a node flooding us with Neighbors can make us hold; later
+	// packets are unsolicited.
+	received := make([]v4wire.Node, 0, bucketSize)
 	p := t.pending(n.ID(), addr.Addr(), v4wire.NeighborsPacket, func(r v4wire.Packet) (bool, bool) {
-		received = append(received, r.(*v4wire.Neighbors).Nodes...)
+		nodes := r.(*v4wire.Neighbors).Nodes
+		received = append(received, nodes[:min(len(nodes), bucketSize-len(received))]...)
 		return true, len(received) >= bucketSize
 	})
 	t.send(addr, &v4wire.FindNode{Target: target, Expiration: t.expiration()})
@@ -175,8 +177,10 @@ func (t *UDPv4) nodeFromWire(sender netip.AddrPort, rn v4wire.Node) (*enode.Node
 	if err != nil {
 		return nil, err
 	}
-	n := enode.NewV4(key, rn.IP, int(rn.TCP), int(rn.UDP))
-	return n, n.ValidateComplete()
+	// The checks above leave a valid IP, a UDP port and a key on the curve:
+	// all that ValidateComplete would check, at the cost of decompressing
+	// the key again.
+	return enode.NewV4(key, rn.IP, int(rn.TCP), int(rn.UDP)), nil
 }
 
 // nodeToWire converts a table node for a Neighbors packet.

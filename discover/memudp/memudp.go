@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,16 +138,54 @@ func (n *Network) send(from, to netip.AddrPort, b []byte) bool {
 	n.mu.Lock()
 	dst, filter := n.conns[to], n.filter
 	n.mu.Unlock()
-	if dst == nil || (filter != nil && !filter(from, to, b)) {
+	if (filter != nil && !filter(from, to, b)) || dst == nil {
 		n.dropped.Add(1)
 		return false
 	}
 	d := datagram{from: from, data: append([]byte(nil), b...)}
 	if n.Latency > 0 {
-		time.AfterFunc(n.Latency, func() { n.deliver(dst, d) })
+		dst.delay(n, d, time.Now().Add(n.Latency))
 		return true
 	}
 	return n.deliver(dst, d)
+}
+
+// delay queues d for delivery at time at. Datagrams to one socket arrive in
+// the order they were sent, as they would over one network path: separate
+// timers firing at the same instant would deliver them in random order.
+func (c *Conn) delay(n *Network, d datagram, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.delayed = append(c.mu.delayed, delayed{d, at})
+	if c.mu.timer == nil {
+		c.mu.timer = time.AfterFunc(time.Until(at), func() { c.deliverDue(n) })
+	}
+}
+
+// deliverDue delivers the datagrams whose time has come and sets the timer
+// for the next.
+func (c *Conn) deliverDue(n *Network) {
+	c.mu.Lock()
+	now := time.Now()
+	i := 0
+	for ; i < len(c.mu.delayed) && !c.mu.delayed[i].at.After(now); i++ {
+	}
+	due := slices.Clone(c.mu.delayed[:i])
+	c.mu.delayed = slices.Delete(c.mu.delayed, 0, i)
+	if len(c.mu.delayed) > 0 {
+		c.mu.timer = time.AfterFunc(time.Until(c.mu.delayed[0].at), func() { c.deliverDue(n) })
+	} else {
+		c.mu.timer = nil
+	}
+	c.mu.Unlock()
+	for _, d := range due {
+		n.deliver(c, d.datagram)
+	}
+}
+
+type delayed struct {
+	datagram
+	at time.Time
 }
 
 func (n *Network) deliver(dst *Conn, d datagram) bool {
@@ -181,6 +220,12 @@ type Conn struct {
 	closed    chan struct{}
 
 	sent, received atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		delayed []delayed   // datagrams in flight to this socket, in send order
+		timer   *time.Timer // set while delayed is not empty
+	}
 }
 
 // ReadFromUDPAddrPort waits for the next datagram. It returns net.ErrClosed
@@ -216,6 +261,13 @@ func (c *Conn) Close() error {
 		}
 		c.net.mu.Unlock()
 		close(c.closed)
+		c.mu.Lock()
+		if c.mu.timer != nil {
+			c.mu.timer.Stop()
+			c.mu.timer = nil
+		}
+		c.mu.delayed = nil
+		c.mu.Unlock()
 	})
 	return nil
 }
