@@ -1,7 +1,6 @@
 package rlp
 
 import (
-	"bytes"
 	"io"
 	"math/big"
 	"reflect"
@@ -56,7 +55,8 @@ func EncodeToBytes(val any) ([]byte, error) {
 	buf, err := appendValue(b.buf, val)
 	var out []byte
 	if err == nil {
-		out = append([]byte(nil), buf...) // exact size, not zeroed first
+		out = newBytes(len(buf))
+		copy(out, buf)
 	}
 	b.buf = buf
 	putEncBuffer(b)
@@ -79,9 +79,9 @@ func appendBytesExact(p []byte) []byte {
 	}
 	var hdr [9]byte
 	h := appendHeader(hdr[:0], strOffset, uint64(len(p)))
-	// bytes.Join allocates the exact size without zeroing memory it is about
-	// to fill.
-	return bytes.Join([][]byte{h, p}, nil)
+	out := newBytes(len(h) + len(p))
+	copy(out[copy(out, h):], p)
+	return out
 }
 
 // appendValue appends the encoding of the value held by val.

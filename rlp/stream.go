@@ -311,9 +311,9 @@ func (s *Stream) payloadCopy(size uint64) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Appending to nil allocates without first zeroing memory that the
-		// copy overwrites anyway.
-		return append([]byte(nil), b...), nil
+		out := newBytes(len(b))
+		copy(out, b)
+		return out, nil
 	}
 	s.kind = -1
 	var b []byte
@@ -599,4 +599,17 @@ func (s *Stream) decodeBigInt(dst *big.Int) error {
 	default:
 		return ErrExpectedString
 	}
+}
+
+// newBytes allocates a zeroed byte slice for the caller to fill by copying.
+// Interleaved A/B runs (Go 1.26, amd64, 1 MiB strings) found a zeroing
+// allocation plus copy as fast or faster than the non-zeroing ones (append to
+// nil, bytes.Join, and the make+copy idiom, which the compiler turns into a
+// non-zeroing makeslicecopy), probably because clearing brings the
+// destination into cache before the copy writes it. noinline keeps the
+// compiler from recognising the make+copy idiom.
+//
+//go:noinline
+func newBytes(n int) []byte {
+	return make([]byte, n)
 }
