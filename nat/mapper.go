@@ -84,6 +84,7 @@ type portMapping struct {
 	wantExt  uint16 // asked next: the internal port, then what was granted
 	lease    Lease
 	granted  bool      // lease holds (or held, if expires passed) a mapping
+	grantAt  time.Time // when the gateway last granted it
 	expires  time.Time // of the lease; zero if permanent
 	next     time.Time // of the next request
 	failures int
@@ -108,6 +109,7 @@ type MappingStatus struct {
 	InternalPort uint16
 	ExternalPort uint16        // 0 until granted
 	Lifetime     time.Duration // granted; 0 means permanent
+	Granted      time.Time     // when the gateway last granted it
 	Expires      time.Time     // zero if permanent or not granted
 	Renew        time.Time     // when the next request is due
 	Err          error         // of the last request, nil if it succeeded
@@ -332,6 +334,7 @@ func (m *Mapper) request(ctx context.Context, pm *portMapping) {
 	}
 	pm.failures = 0
 	pm.granted = true
+	pm.grantAt = now
 	pm.lease = l
 	pm.wantExt = l.ExternalPort
 	renew := m.cfg.Lifetime / 2
@@ -406,6 +409,7 @@ func (m *Mapper) publishStatus(statusErr error) {
 		if pm.granted {
 			ms.ExternalPort = pm.lease.ExternalPort
 			ms.Lifetime = pm.lease.Lifetime
+			ms.Granted = pm.grantAt
 			ms.Expires = pm.expires
 		}
 		st.Mappings = append(st.Mappings, ms)

@@ -129,6 +129,9 @@ func TestChildNode(t *testing.T) {
 		for _, ms := range st.Mappings {
 			if ms.Mapped() {
 				ev.Mapped[ms.Protocol] = ms.ExternalPort
+				if g := ms.Granted.UnixNano(); ev.Granted == 0 || g < ev.Granted {
+					ev.Granted = g
+				}
 			}
 		}
 		report(ev)
