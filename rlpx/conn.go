@@ -27,10 +27,6 @@ const (
 	handshakeBufferSize = 1 << 10
 )
 
-// ErrSessionExists is returned by Handshake and InitWithSecrets on a Conn
-// that already has a session.
-var ErrSessionExists = errors.New("rlpx: session already established")
-
 // Conn is an RLPx connection over a net.Conn. Call Handshake (or
 // InitWithSecrets) first; after that one goroutine may read (ReadMsg) while
 // another writes (WriteMsg, BufferMsg, Flush). ReadMsg must not be called

@@ -65,6 +65,9 @@ var (
 	// ErrNoSession: ReadMsg or a write before Handshake (or
 	// InitWithSecrets).
 	ErrNoSession = errors.New("rlpx: no session (handshake not done)")
+	// ErrSessionExists: Handshake or InitWithSecrets on a Conn that already
+	// has a session.
+	ErrSessionExists = errors.New("rlpx: session already established")
 )
 
 // SizeError reports a size that broke a limit. It wraps one of the sentinel
