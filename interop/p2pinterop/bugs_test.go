@@ -28,7 +28,7 @@ func encodeHello(t testing.TB, k key, caps []p2p.Cap) []byte {
 	if caps == nil {
 		caps = []p2p.Cap{}
 	}
-	enc, err := rlp.EncodeToBytes(&helloMsg{Version: 5, Name: "raw", Caps: caps, ID: crypto.MarshalPubkey(k.t.PubKey())[1:]})
+	enc, err := rlp.EncodeToBytes(&helloMsg{Version: 5, Name: "raw", Caps: caps, ID: crypto.MarshalPubkey(k.pub())[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}

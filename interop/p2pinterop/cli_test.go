@@ -12,20 +12,27 @@ import (
 	"github.com/trellis-p2p/trellis/crypto"
 )
 
-// buildTrellis builds the trellis command from this module (the replace
-// directive points at the working tree) into a temporary directory.
+// buildTrellis builds the trellis command into a temporary directory. It
+// builds inside the root module (found through this module's replace
+// directive, so it is the working tree): building from here would need this
+// module's go.sum to list every dependency of the command too.
 func buildTrellis(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to build trellis with")
 	}
-	bin := filepath.Join(t.TempDir(), "trellis")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, "github.com/trellis-p2p/trellis/cmd/trellis").CombinedOutput()
+	root, err := exec.CommandContext(ctx, gobin, "list", "-m", "-f", "{{.Dir}}", "github.com/trellis-p2p/trellis").Output()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatalf("go list: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "trellis")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", bin, "./cmd/trellis")
+	cmd.Dir = strings.TrimSpace(string(root))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", cmd.Dir, err, out)
 	}
 	return bin
 }
@@ -67,7 +74,7 @@ func TestRLPxPingCommand(t *testing.T) {
 				"caps:        itp/1\n",
 				fmt.Sprintf("listen port: %d\n", port),
 				fmt.Sprintf("id:          %x\n", n.key().id()),
-				fmt.Sprintf("key:         %x\n", crypto.MarshalPubkey(n.key().t.PubKey())[1:]),
+				fmt.Sprintf("key:         %x\n", crypto.MarshalPubkey(n.key().pub())[1:]),
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q", want)

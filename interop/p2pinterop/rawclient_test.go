@@ -33,7 +33,7 @@ func clientHello(impl string, k key) []byte {
 		enc []byte
 		err error
 	)
-	id := crypto.MarshalPubkey(k.t.PubKey())[1:]
+	id := crypto.MarshalPubkey(k.pub())[1:]
 	if impl == "geth" {
 		enc, err = grlp.EncodeToBytes([]any{uint64(5), "raw", [][]any{{protoName, uint64(protoVersion)}}, uint64(0), id})
 	} else {
