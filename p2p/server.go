@@ -210,7 +210,8 @@ type Server struct {
 	peerWG   sync.WaitGroup // one per peer
 	acceptWG sync.WaitGroup // accept loop
 	setupWG  sync.WaitGroup // connections in setup (inbound and dialed)
-	natWG    sync.WaitGroup
+
+	natMapper *nat.Mapper // nil without Config.NAT
 
 	inbound inboundGate
 	setup   struct {
@@ -274,13 +275,28 @@ func (srv *Server) Start() (err error) {
 		}
 	}
 
-	// From here on nothing fails.
 	srv.localnode = cfg.LocalNode
 	if srv.localnode == nil {
 		srv.localnode = enode.NewLocalNode(nil, cfg.PrivateKey)
 	}
 	srv.helloData = srv.ourHello(0).encode()
 	srv.setupLocalNode()
+	if cfg.NAT != nil {
+		// The mapper keeps the TCP port mapped and the record's IP and tcp
+		// entry equal to what the gateway grants.
+		m, err := nat.Map(cfg.NAT, srv.localnode, nat.MapConfig{TCP: srv.natPort(), Logger: srv.log})
+		if err != nil {
+			if srv.listener != nil {
+				srv.listener.Close()
+				srv.listener = nil
+			}
+			srv.cancel()
+			return fmt.Errorf("p2p: NAT: %w", err)
+		}
+		srv.natMapper = m
+	}
+
+	// From here on nothing fails.
 	srv.inbox = newMailbox()
 	srv.quit = make(chan struct{})
 	srv.setup.conns = make(map[net.Conn]struct{})
@@ -300,10 +316,6 @@ func (srv *Server) Start() (err error) {
 		srv.inbound.init(srv)
 		srv.acceptWG.Add(1)
 		go srv.acceptLoop()
-	}
-	if cfg.NAT != nil {
-		srv.natWG.Add(1)
-		go srv.natLoop()
 	}
 	srv.lifecycle.state = stateRunning
 	srv.log.Info("Started P2P networking", "self", srv.localnode.Node().URLv4())
@@ -388,7 +400,9 @@ func (srv *Server) Stop() {
 	srv.setupWG.Wait()
 	close(srv.quit)
 	srv.loopWG.Wait()
-	srv.natWG.Wait()
+	if srv.natMapper != nil {
+		srv.natMapper.Close() // deletes the mappings
+	}
 	srv.log.Info("Stopped P2P networking")
 	close(srv.lifecycle.stopped)
 }
