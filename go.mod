@@ -3,6 +3,7 @@ module github.com/trellis-p2p/trellis
 go 1.25.0
 
 require (
+	github.com/BurntSushi/toml v1.5.0 // indirect
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect

@@ -10,6 +10,39 @@
 // if one fails, those already started are stopped in reverse order and
 // nothing is left running. Close stops everything in reverse and releases
 // the data directory.
+//
+// # Data directory
+//
+// Files sit directly in the directory (go-ethereum nests them in
+// <datadir>/geth/); their formats are go-ethereum's:
+//
+//	nodekey             node key, 64 hex characters; created on first start
+//	nodes.db            node database (package enode/nodedb, one bbolt file)
+//	static-nodes.json   JSON array of enode:// URLs or enr: records, always dialed
+//	trusted-nodes.json  JSON array likewise, admitted above the peer limits
+//	LOCK                flocked while a node runs, so two cannot share the directory
+//
+// Peers added at run time with admin_addPeer are not written back to
+// static-nodes.json (nor are they by go-ethereum).
+//
+// # Admin API
+//
+// The HTTP and WebSocket endpoints serve JSON-RPC 2.0 (package rpc) with
+// go-ethereum's admin methods that concern peers: admin_nodeInfo,
+// admin_peers, admin_addPeer, admin_removePeer, admin_addTrustedPeer,
+// admin_removeTrustedPeer, admin_datadir, and on WebSocket the subscription
+// {"method":"admin_subscribe","params":["peerEvents"]}, whose notifications
+// are admin_subscription messages carrying p2p.PeerEvent. Both endpoints
+// check the Host header against Config.VirtualHosts.
+//
+// # Metrics
+//
+// The metrics endpoint serves the Prometheus text format at /metrics (and
+// /debug/metrics/prometheus): trellis_p2p_peers{direction},
+// trellis_p2p_dials_total, trellis_p2p_dial_outcomes_total{outcome},
+// trellis_p2p_serve_outcomes_total{outcome},
+// trellis_p2p_{ingress,egress}_{bytes,messages}_total{protocol}, and Go
+// runtime gauges under client_golang's names.
 package node
 
 import (
@@ -82,6 +115,10 @@ type Config struct {
 	// JSON-RPC over HTTP, over WebSocket, and of Prometheus /metrics.
 	// Empty disables each. Port 0 picks a free port (see Endpoints).
 	HTTPAddr, WSAddr, MetricsAddr string
+	// VirtualHosts are the host names the HTTP and WebSocket endpoints
+	// accept in the Host header (requests to IP addresses are always
+	// accepted; "*" accepts all). Nil means DefaultVirtualHosts.
+	VirtualHosts []string
 
 	// Logger receives the node's logs and is passed on to the server.
 	// Nil means slog.Default().
@@ -262,8 +299,13 @@ func (n *Node) Start() (err error) {
 		}
 		n.running = append(n.running, l)
 	}
-	n.serve(http, n.rpc.HTTPHandler())
-	n.serve(ws, n.rpc.WebSocketHandler())
+	vhosts := n.cfg.VirtualHosts
+	if vhosts == nil {
+		vhosts = DefaultVirtualHosts
+	}
+	n.serve(http, vhostHandler(vhosts, n.rpc.HTTPHandler()))
+	n.serve(ws, vhostHandler(vhosts, n.rpc.WebSocketHandler()))
+	n.stops = append(n.stops, n.rpc.Stop) // runs before the servers close
 	n.serve(metrics, n.metricsHandler())
 	return nil
 }
@@ -343,6 +385,7 @@ func (n *Node) startP2P() error {
 			return fmt.Errorf("cannot start discovery: %w", err)
 		}
 		n.stops = append(n.stops, disc.Close)
+		n.db.StartExpirer() // stopped by db.Close in release
 		srv.Resolver = resolver{disc}
 		sources = append(sources, disc.RandomNodes())
 	}

@@ -442,3 +442,74 @@ func TestEphemeral(t *testing.T) {
 		t.Fatal("wrong key")
 	}
 }
+
+func FuzzParseNodeList(f *testing.F) {
+	f.Add([]byte(`["enode://a979fb575495b8d6db44f750317d0f4622bf4c2aa3365d6af7c284339968eef29b69ad0dce72a4d8db5ebb4968de0e3bec910127f134779fbcb0cb6d3331163c@52.16.188.185:30303"]`))
+	f.Add([]byte(`["enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8"]`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nodes, err := ParseNodeList("fuzz", data)
+		if err == nil {
+			for _, n := range nodes {
+				if n == nil {
+					t.Fatal("nil node without error")
+				}
+			}
+		}
+	})
+}
+
+func TestVirtualHosts(t *testing.T) {
+	n := startNode(t, testConfig(t, t.TempDir()))
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"localhost:8545", 200},
+		{"LOCALHOST", 200},
+		{"127.0.0.1:8545", 200},
+		{"[::1]:8545", 200},
+		{"evil.example:8545", 403},
+	} {
+		req, _ := http.NewRequest("POST", "http://"+n.Endpoints().HTTP, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"admin_datadir"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("Host %q: status %d, want %d", tt.host, resp.StatusCode, tt.want)
+		}
+	}
+	// The WebSocket endpoint applies the same check.
+	_, resp, err := websocket.DefaultDialer.Dial("ws://"+n.Endpoints().WS, http.Header{"Host": {"evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("WebSocket with foreign Host: %v %v", resp, err)
+	}
+}
+
+func TestCloseEndsWebSocket(t *testing.T) {
+	n := startNode(t, testConfig(t, t.TempDir()))
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+n.Endpoints().WS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "admin_subscribe", "params": []any{"peerEvents"}})
+	var reply map[string]any
+	if err := ws.ReadJSON(&reply); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := ws.ReadMessage(); err == nil {
+		t.Fatal("WebSocket open after Close")
+	}
+	// admin methods of a closed node report it.
+	if n.isRunning() {
+		t.Fatal("running after Close")
+	}
+}

@@ -78,11 +78,35 @@ type SubscriptionFunc func(ctx context.Context, params json.RawMessage, n Notifi
 type Server struct {
 	methods map[string]Method
 	subs    map[string]map[string]SubscriptionFunc // namespace -> name -> func
+
+	// WebSocket connections, so that Stop can end them: http.Server.Close
+	// does not touch hijacked connections.
+	conns struct {
+		sync.Mutex
+		stopped bool
+		active  map[*wsConn]struct{}
+		wg      sync.WaitGroup
+	}
 }
 
 // NewServer returns a server with no methods.
 func NewServer() *Server {
-	return &Server{methods: map[string]Method{}, subs: map[string]map[string]SubscriptionFunc{}}
+	s := &Server{methods: map[string]Method{}, subs: map[string]map[string]SubscriptionFunc{}}
+	s.conns.active = map[*wsConn]struct{}{}
+	return s
+}
+
+// Stop closes every WebSocket connection, ending their subscriptions, and
+// waits until their goroutines are gone. Connections upgraded afterwards are
+// closed at once. Stop may be called more than once.
+func (s *Server) Stop() {
+	s.conns.Lock()
+	s.conns.stopped = true
+	for c := range s.conns.active {
+		c.ws.Close() // the read loop fails and unwinds the connection
+	}
+	s.conns.Unlock()
+	s.conns.wg.Wait()
 }
 
 // Register adds a method, named "namespace_method".

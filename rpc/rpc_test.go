@@ -236,3 +236,23 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+func TestStopEndsWebSockets(t *testing.T) {
+	s := testServer()
+	srv := httptest.NewServer(s.WebSocketHandler())
+	defer srv.Close()
+	ws := dialWS(t, srv)
+	defer ws.Close()
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"jsonrpc":"2.0","id":1,"method":"test_subscribe","params":["count",0]}`))
+	readJSON(t, ws)
+	s.Stop() // waits for the connection and its subscription to end
+	if _, _, err := ws.ReadMessage(); err == nil {
+		t.Fatal("connection still open after Stop")
+	}
+	s.Stop()
+	ws2 := dialWS(t, srv)
+	defer ws2.Close()
+	if _, _, err := ws2.ReadMessage(); err == nil {
+		t.Fatal("connection accepted after Stop")
+	}
+}

@@ -49,8 +49,25 @@ func (c *wsConn) write(msg []byte) error {
 }
 
 func (s *Server) serveWS(ws *websocket.Conn) {
-	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsConn{ws: ws}
+	s.conns.Lock()
+	if s.conns.stopped {
+		s.conns.Unlock()
+		ws.Close()
+		return
+	}
+	s.conns.active[c] = struct{}{}
+	s.conns.wg.Add(1)
+	s.conns.Unlock()
+	defer func() {
+		s.conns.Lock()
+		delete(s.conns.active, c)
+		s.conns.Unlock()
+		s.conns.wg.Done()
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var pinger sync.WaitGroup
 	c.subs = newSubscriptions(ctx, func(v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -62,6 +79,7 @@ func (s *Server) serveWS(ws *websocket.Conn) {
 		cancel()
 		ws.Close()
 		c.subs.wg.Wait()
+		pinger.Wait()
 	}()
 
 	ws.SetReadLimit(MaxRequestSize)
@@ -71,7 +89,9 @@ func (s *Server) serveWS(ws *websocket.Conn) {
 		ws.SetReadDeadline(time.Now().Add(wsPingInterval + wsPongTimeout))
 		return nil
 	})
+	pinger.Add(1)
 	go func() {
+		defer pinger.Done()
 		t := time.NewTicker(wsPingInterval)
 		defer t.Stop()
 		for {

@@ -38,6 +38,8 @@ type nodeFlags struct {
 	httpPort, wsPort, metricsPort          int
 	verbosity                              int
 	logFormat, config                      string
+	vhosts                                 string
+	static, trusted                        []string // from --config
 }
 
 func init() {
@@ -47,7 +49,7 @@ func init() {
 		flags: func(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 			var f nodeFlags
 			fs.StringVar(&f.datadir, "datadir", defaultDatadir(), "data directory: node key (nodekey), node database (nodes.db), static-nodes.json, trusted-nodes.json, LOCK")
-			fs.StringVar(&f.config, "config", "", "TOML config file (not supported yet: put static and trusted nodes in the datadir's JSON files)")
+			fs.StringVar(&f.config, "config", "", "TOML config file with go-ethereum's keys ([Node], [Node.P2P] incl. StaticNodes and TrustedNodes, [Metrics]); flags override it")
 			fs.StringVar(&f.identity, "identity", "", "custom node name, announced as Trellis/<identity>/...")
 			fs.StringVar(&f.nodekey, "nodekey", "", "node key file (64 hex characters); default <datadir>/nodekey, created if missing")
 			fs.StringVar(&f.nodekeyhex, "nodekeyhex", "", "node key as hex (for testing)")
@@ -66,6 +68,7 @@ func init() {
 			fs.StringVar(&f.httpAddr, "http.addr", "127.0.0.1", "HTTP-RPC listening interface")
 			fs.IntVar(&f.httpPort, "http.port", 8545, "HTTP-RPC port (0 picks a free port)")
 			fs.BoolVar(&f.ws, "ws", false, "enable the admin JSON-RPC server over WebSocket (with admin_subscribe)")
+			fs.StringVar(&f.vhosts, "http.vhosts", "localhost", "comma-separated host names the HTTP and WS endpoints accept in the Host header ('*': any); IP addresses are always accepted")
 			fs.StringVar(&f.wsAddr, "ws.addr", "127.0.0.1", "WS-RPC listening interface")
 			fs.IntVar(&f.wsPort, "ws.port", 8546, "WS-RPC port (0 picks a free port)")
 			fs.BoolVar(&f.metrics, "metrics", false, "serve Prometheus metrics at /metrics")
@@ -76,6 +79,11 @@ func init() {
 			return func(ctx context.Context, env *cmdEnv) error {
 				if len(env.args) != 0 {
 					return usageErrorf("unexpected arguments %q", env.args)
+				}
+				if f.config != "" {
+					if err := applyConfigFile(f.config, fs, &f); err != nil {
+						return err
+					}
 				}
 				return runNode(ctx, env, &f)
 			}
@@ -126,9 +134,6 @@ func runNode(ctx context.Context, env *cmdEnv, f *nodeFlags) error {
 
 func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 	cfg := node.Config{DataDir: f.datadir, Logger: log}
-	if f.config != "" {
-		return cfg, usageErrorf("--config is not supported yet; put static and trusted nodes in %s and %s in the datadir", node.StaticNodesFile, node.TrustedNodesFile)
-	}
 	if f.discV5 {
 		return cfg, usageErrorf("--discovery.v5 is not implemented yet; use --discovery.v4")
 	}
@@ -167,6 +172,13 @@ func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 	if cfg.Bootnodes, err = parseNodes("--bootnodes", f.bootnodes); err != nil {
 		return cfg, err
 	}
+	if p.StaticNodes, err = parseNodes("StaticNodes of --config", strings.Join(f.static, ",")); err != nil {
+		return cfg, err
+	}
+	if p.TrustedNodes, err = parseNodes("TrustedNodes of --config", strings.Join(f.trusted, ",")); err != nil {
+		return cfg, err
+	}
+	cfg.VirtualHosts = splitList(f.vhosts)
 	if f.dnsDisc != "" {
 		cfg.DNSDiscovery = splitList(f.dnsDisc)
 	}
