@@ -73,14 +73,6 @@ func BenchmarkKeccakMAC(b *testing.B) {
 	}
 }
 
-func BenchmarkKeccakF1600(b *testing.B) {
-	var a [25]uint64
-	b.SetBytes(keccakRate)
-	for b.Loop() {
-		keccakF1600(&a)
-	}
-}
-
 func BenchmarkGenerateKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

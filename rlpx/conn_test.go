@@ -14,7 +14,7 @@ import (
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/crypto/ecies"
-	"github.com/trellis-p2p/trellis/rlpx/internal/keccak"
+	"github.com/trellis-p2p/trellis/internal/keccak"
 	"golang.org/x/crypto/sha3"
 )
 

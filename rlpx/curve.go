@@ -6,7 +6,7 @@ import (
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/rlpx/internal/ec"
+	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
 // Keys in the handshake are handled as ec.Points (validated affine points)

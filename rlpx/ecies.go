@@ -11,7 +11,7 @@ import (
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 
-	"github.com/trellis-p2p/trellis/rlpx/internal/ec"
+	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
 // ECIES as the handshake uses it (rlpx.md "ECIES Encryption"), the same

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/rlpx/internal/ec"
+	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
 // The encrypted handshake (rlpx.md "Initial Handshake", EIP-8):

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/rlpx/internal/keccak"
+	"github.com/trellis-p2p/trellis/internal/keccak"
 )
 
 func TestMain(m *testing.M) {

@@ -5,7 +5,7 @@ import (
 	"crypto/subtle"
 	"hash"
 
-	"github.com/trellis-p2p/trellis/rlpx/internal/keccak"
+	"github.com/trellis-p2p/trellis/internal/keccak"
 )
 
 // macState is one direction's MAC (rlpx.md "MAC"): a running Keccak-256

@@ -9,7 +9,7 @@ import (
 	"hash"
 
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/rlpx/internal/keccak"
+	"github.com/trellis-p2p/trellis/internal/keccak"
 )
 
 // Secrets are the session keys a handshake agrees on (rlpx.md "Initial

@@ -1,8 +1,8 @@
-// Package keccak is a Keccak-256 sponge (the original Keccak padding used by
-// Ethereum, not FIPS 202 SHA3-256) built for the RLPx MAC (devp2p rlpx.md,
-// "MAC"): the MAC reads a digest of the running state after every header and
-// frame, so Sum256 takes that digest without allocating and without
-// finalising the state.
+// Package keccak is the module's one Keccak-256 (the original Keccak padding
+// used by Ethereum, not FIPS 202 SHA3-256): crypto.Keccak256 and friends and
+// the RLPx MAC (devp2p rlpx.md, "MAC") both run on it. The MAC reads a digest
+// of the running state after every header and frame, so State.Sum256 takes
+// that digest without allocating and without finalising the state.
 //
 // Absorbing is where the time goes, and the standard library's crypto/sha3
 // has an assembly Keccak-f[1600] that this package's Go permutation cannot
@@ -12,9 +12,13 @@
 // padding itself through the serialised state (std.go). A self-test at
 // start-up checks the trick against the Go permutation and falls back to
 // it if the standard library ever changes its state format.
+//
+// Finishing through the serialised state copies it twice, which costs more
+// than the permutation it saves on short input, so the one-shot Sum256
+// hashes short input with the Go sponge (see oneShotStdMin).
 package keccak
 
-//go:generate go run gen.go -unroll 12
+//go:generate go run gen.go
 
 import (
 	"crypto/sha3"
@@ -37,8 +41,11 @@ const (
 // use, and a State may be copied by value to fork the hash. It implements
 // hash.Hash; a State is not safe for concurrent use.
 type State struct {
-	std sha3.SHA3 // the sponge when useStd
-	g   goSponge  // the sponge otherwise
+	std sha3.SHA3 // the sponge when useStd, until Read
+	g   goSponge  // the sponge otherwise, and always once squeezing
+	// squeezing is set by the first Read: the input is padded and the
+	// state only yields output from then on.
+	squeezing bool
 }
 
 var _ hash.Hash = (*State)(nil)
@@ -55,8 +62,11 @@ func (s *State) BlockSize() int { return Rate }
 // Reset empties the sponge.
 func (s *State) Reset() { *s = State{} }
 
-// Write absorbs p. It never fails.
+// Write absorbs p. It never fails; it panics after Read, until Reset.
 func (s *State) Write(p []byte) (int, error) {
+	if s.squeezing {
+		panic("keccak: Write after Read")
+	}
 	if useStd {
 		return s.std.Write(p)
 	}
@@ -65,8 +75,11 @@ func (s *State) Write(p []byte) (int, error) {
 }
 
 // Sum256 writes the digest of everything absorbed so far to out. The state
-// is left unchanged, so absorbing can continue.
+// is left unchanged, so absorbing can continue. It panics after Read.
 func (s *State) Sum256(out *[Size]byte) {
+	if s.squeezing {
+		panic("keccak: Sum after Read")
+	}
 	if useStd {
 		stdSum256(&s.std, out)
 		return
@@ -81,11 +94,52 @@ func (s *State) Sum(b []byte) []byte {
 	return append(b, d[:]...)
 }
 
-// Sum256 returns the Keccak-256 digest of data.
-func Sum256(data []byte) (out [Size]byte) {
-	var s State
-	s.Write(data)
-	s.Sum256(&out)
+// Read pads the input on its first call and then squeezes len(out) bytes
+// of output (the first 32 are the digest). After Read, Write and Sum panic
+// until Reset. Squeezing always runs on the Go permutation: nobody squeezes
+// much, and crypto/sha3 cannot continue a Keccak squeeze.
+func (s *State) Read(out []byte) (int, error) {
+	if !s.squeezing {
+		if useStd {
+			var buf [marshaledSize]byte
+			b, _ := s.std.AppendBinary(buf[:0])
+			s.g.unmarshal(b)
+			s.std = sha3.SHA3{}
+		}
+		s.g.pad()
+		s.squeezing = true
+	}
+	s.g.read(out)
+	return len(out), nil
+}
+
+// oneShotStdMin is the input length from which Sum256 uses the crypto/sha3
+// route. Below it the Go sponge wins, because finishing on crypto/sha3
+// copies the serialised state out and in (stdSum256), while the Go sponge
+// needs one permutation per started block and no copies. Measured with
+// BenchmarkSum256OneShot on amd64 (see the benchmark).
+const oneShotStdMin = 4 * Rate
+
+// Sum256 returns the Keccak-256 digest of the concatenation of data,
+// without allocating.
+func Sum256(data ...[]byte) (out [Size]byte) {
+	total := 0
+	for _, p := range data {
+		total += len(p)
+	}
+	if !useStd || total < oneShotStdMin {
+		var g goSponge
+		for _, p := range data {
+			g.write(p)
+		}
+		g.sum256(&out)
+		return out
+	}
+	s := State{std: sha3Template}
+	for _, p := range data {
+		s.std.Write(p)
+	}
+	stdSum256(&s.std, &out)
 	return out
 }
 
@@ -106,7 +160,11 @@ const (
 var ErrInvalidState = errors.New("keccak: invalid hash state")
 
 // AppendBinary appends the serialised state to b.
+// A squeezing state cannot be serialised.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
+	if s.squeezing {
+		return nil, ErrInvalidState
+	}
 	if !useStd {
 		return s.g.appendBinary(b), nil
 	}
@@ -131,6 +189,7 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		b[len(magic)] != Rate || int(b[offN]) >= Rate || b[offN+1] != 0 {
 		return ErrInvalidState
 	}
+	s.squeezing = false
 	if !useStd {
 		s.g.unmarshal(b)
 		return nil

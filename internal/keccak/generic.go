@@ -73,3 +73,34 @@ func (s *goSponge) unmarshal(b []byte) {
 	}
 	s.n = int(b[offN])
 }
+
+// pad applies Keccak's multi-rate padding (pad10*1 after the 0x01 domain
+// byte) and permutes: the sponge then squeezes from byte n = 0.
+func (s *goSponge) pad() {
+	s.a[s.n>>3] ^= uint64(dsbyte) << (8 * (s.n & 7))
+	s.a[rateLanes-1] ^= 0x80 << 56
+	permute(&s.a)
+	s.n = 0
+}
+
+// read squeezes len(out) bytes, n counting the bytes of the current block
+// already output.
+func (s *goSponge) read(out []byte) {
+	for len(out) > 0 {
+		if s.n == Rate {
+			permute(&s.a)
+			s.n = 0
+		}
+		// Whole lanes when aligned (the usual 32-byte reads), else bytes.
+		for s.n&7 == 0 && s.n < Rate && len(out) >= 8 {
+			binary.LittleEndian.PutUint64(out, s.a[s.n>>3])
+			out = out[8:]
+			s.n += 8
+		}
+		for s.n < Rate && len(out) > 0 && (s.n&7 != 0 || len(out) < 8) {
+			out[0] = byte(s.a[s.n>>3] >> (8 * (s.n & 7)))
+			out = out[1:]
+			s.n++
+		}
+	}
+}

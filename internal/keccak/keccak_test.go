@@ -178,7 +178,7 @@ func BenchmarkXCryptoWrite64K(b *testing.B) {
 	}
 }
 
-func BenchmarkSum256(b *testing.B) {
+func BenchmarkSum256State(b *testing.B) {
 	var s State
 	var out [Size]byte
 	for b.Loop() {
