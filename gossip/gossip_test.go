@@ -179,6 +179,7 @@ func TestDuplicateDropped(t *testing.T) {
 		done := make(chan error, 2)
 		go func() { done <- g.RunPeer(enode.ID{2}, local) }()
 		go func() { done <- g.RunPeer(enode.ID{3}, otherLocal) }()
+		synctest.Wait() // both peers registered
 
 		m, _ := NewMessage(enode.ID{9}, 1, time.Now(), []byte("dup"))
 		enc, _ := EncodeMessage(m)
