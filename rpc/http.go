@@ -13,6 +13,13 @@ func (s *Server) HTTPHandler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
 
+// acceptedContentTypes are go-ethereum's: JSON and two older spellings.
+var acceptedContentTypes = map[string]bool{
+	"application/json":        true,
+	"application/json-rpc":    true,
+	"application/jsonrequest": true,
+}
+
 type httpConn struct{}
 
 func (httpConn) subscriptions() *subscriptions { return nil }
@@ -32,7 +39,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !acceptedContentTypes[mt] {
 		http.Error(w, "invalid content type: want application/json", http.StatusUnsupportedMediaType)
 		return
 	}

@@ -132,6 +132,14 @@ func TestHTTPLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("text/plain: status %d, want 415", resp.StatusCode)
 	}
+	resp, err = http.Post(srv.URL, "application/json-rpc; charset=utf-8", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"test_null"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("application/json-rpc: status %d, want 200", resp.StatusCode)
+	}
 	resp, err = http.Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
