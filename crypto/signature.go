@@ -61,7 +61,7 @@ func SigToPub(digest, sig []byte) (*PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
 	}
-	return fromPoint(q), nil
+	return q.PublicKey(), nil
 }
 
 // VerifySignature reports whether sig (R || S, 64 bytes, no V) is a valid
@@ -85,7 +85,7 @@ func VerifySignature(pubkey, digest, sig []byte) bool {
 	if err != nil {
 		return false
 	}
-	q, ok := toPoint(key)
+	q, ok := ec.FromPublicKey(key)
 	if !ok {
 		return false // unreachable: ParsePubKey checks the curve equation
 	}
@@ -99,7 +99,7 @@ func VerifySignature(pubkey, digest, sig []byte) bool {
 // build (decred's routine). A zero k (an unset PrivateKey) yields all-zero
 // output.
 func ECDH(k *PrivateKey, p *PublicKey) [32]byte {
-	if q, ok := toPoint(p); ok {
+	if q, ok := ec.FromPublicKey(p); ok {
 		x, _ := ec.ScalarMultX(&k.Key, q) // zero on infinity, as below
 		return x
 	}

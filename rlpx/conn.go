@@ -11,6 +11,7 @@ import (
 	"github.com/golang/snappy"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/internal/ec"
 	"github.com/trellis-p2p/trellis/rlp"
 )
 
@@ -87,7 +88,7 @@ func (c *Conn) Handshake(prv *crypto.PrivateKey) (*crypto.PublicKey, error) {
 		err error
 	)
 	if c.dialDest != nil {
-		remote, ok := toPoint(c.dialDest)
+		remote, ok := ec.FromPublicKey(c.dialDest)
 		if !ok {
 			return nil, ErrHandshakeRemote
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/crypto/ecies"
+	"github.com/trellis-p2p/trellis/internal/ec"
 	"github.com/trellis-p2p/trellis/internal/keccak"
 	"golang.org/x/crypto/sha3"
 )
@@ -325,7 +326,7 @@ func TestPreEIP8Initiator(t *testing.T) {
 		errc <- err
 	}()
 
-	remoteB, _ := toPoint(keyB.PubKey())
+	remoteB, _ := ec.FromPublicKey(keyB.PubKey())
 	h := handshake{initiator: true, rand: cryptoRand{}, local: keyA, remote: remoteB}
 	h.eph = newKey(t)
 	h.initNonce = [32]byte{1, 2, 3}

@@ -10,24 +10,8 @@ import (
 )
 
 // Keys in the handshake are handled as ec.Points (validated affine points)
-// and decred scalars; this file converts at the edges.
-
-// toPoint converts a crypto.PublicKey (as given to NewConn) to an ec.Point.
-func toPoint(p *crypto.PublicKey) (*ec.Point, bool) {
-	if p == nil {
-		return nil, false
-	}
-	return ec.ParsePoint((*[64]byte)(p.SerializeUncompressed()[1:]))
-}
-
-// toPublicKey converts a validated point back for the caller.
-func toPublicKey(p *ec.Point) *crypto.PublicKey {
-	b := p.Bytes()
-	var x, y secp256k1.FieldVal
-	x.SetByteSlice(b[:32])
-	y.SetByteSlice(b[32:])
-	return secp256k1.NewPublicKey(&x, &y)
-}
+// and decred scalars, converted at the edges with ec.FromPublicKey and
+// Point.PublicKey.
 
 // A decred private key does not carry its public key (an ecdsa.PrivateKey
 // does), so deriving the initiator-pubk for every dial would cost a

@@ -29,10 +29,10 @@
 // (errors.As).
 //
 // Layout: the pure codecs have no I/O. handshake_msg.go encodes and decodes
-// the auth and ack bodies, ecies.go is the handshake's public-key
-// encryption, frame.go seals and opens frames, mac.go is the Keccak/AES MAC
-// and secrets.go derives the session keys. handshake.go runs the exchange,
-// buffer.go is the receive buffer and conn.go glues everything to the
-// socket. internal/ec is the secp256k1 arithmetic and internal/keccak the
-// MAC's sponge.
+// the auth and ack bodies, frame.go seals and opens frames, mac.go is the
+// Keccak/AES MAC and secrets.go derives the session keys. handshake.go runs
+// the exchange (its public-key encryption is crypto/ecies), buffer.go is the
+// receive buffer and conn.go glues everything to the socket. The module's
+// internal/ec is the secp256k1 arithmetic and internal/keccak the MAC's
+// sponge.
 package rlpx

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/crypto/ecies"
 	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
@@ -24,7 +25,7 @@ import (
 // from the ephemeral shared secret and the nonces (secrets.go).
 //
 // Scalar multiplications per handshake (the dominant cost; internal/ec
-// does them):
+// does them, directly or through crypto/ecies):
 //
 //	initiator: static ECDH, signing (k·G), ECIES encrypt (r·G, r·P),
 //	           ECIES decrypt, ephemeral ECDH             4 variable + 2 fixed-base
@@ -119,7 +120,7 @@ func (h *handshake) makeAck(eip8 bool) ([]byte, error) {
 		Version:         authVsn,
 	}
 	if !eip8 {
-		return eciesEncrypt(h.rand, h.remote, msg.appendV4(nil), nil)
+		return ecies.Encrypt(h.rand, h.remote.PublicKey(), msg.appendV4(nil), nil, nil)
 	}
 	return sealEIP8(h.rand, h.remote, msg.appendRLP(make([]byte, 0, 512)))
 }
@@ -152,7 +153,7 @@ func (h *handshake) handleAck(packet []byte, eip8 bool) error {
 // secrets derives the session secrets once both packets are known.
 func (h *handshake) secrets(auth, ack []byte) Secrets {
 	s := deriveSecrets(&h.ecdhe, &h.initNonce, &h.respNonce, auth, ack, h.initiator)
-	s.remote = toPublicKey(h.remote)
+	s.remote = h.remote.PublicKey()
 	return s
 }
 
@@ -164,8 +165,8 @@ func sealEIP8(rnd io.Reader, remote *ec.Point, body []byte) ([]byte, error) {
 	pad := minPadding + rand.IntN(maxPadding-minPadding+1)
 	body = append(body, make([]byte, pad)...)
 	var prefix [2]byte
-	binary.BigEndian.PutUint16(prefix[:], uint16(len(body)+eciesOverhead))
-	ct, err := eciesEncrypt(rnd, remote, body, prefix[:])
+	binary.BigEndian.PutUint16(prefix[:], uint16(len(body)+ecies.Overhead))
+	ct, err := ecies.Encrypt(rnd, remote.PublicKey(), body, nil, prefix[:])
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +181,9 @@ func openPacket(k *crypto.PrivateKey, packet []byte, eip8 bool) ([]byte, error) 
 		err   error
 	)
 	if eip8 {
-		plain, err = eciesDecrypt(&k.Key, packet[2:], packet[:2])
+		plain, err = ecies.Decrypt(k, packet[2:], nil, packet[:2])
 	} else {
-		plain, err = eciesDecrypt(&k.Key, packet, nil)
+		plain, err = ecies.Decrypt(k, packet, nil, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHandshakeDecrypt, err)
@@ -203,10 +204,10 @@ func readPacket(rb *readBuffer, r io.Reader, legacyLen int) (packet []byte, eip8
 		return nil, false, err
 	}
 	if rb.unread()[0] == 0x04 {
-		if err := rb.fill(r, eciesPubLen); err != nil {
+		if err := rb.fill(r, crypto.PubkeyLength); err != nil {
 			return nil, false, err
 		}
-		if _, ok := ec.ParsePoint((*[64]byte)(rb.unread()[1:eciesPubLen])); ok {
+		if _, ok := ec.ParsePoint((*[64]byte)(rb.unread()[1:crypto.PubkeyLength])); ok {
 			if err := rb.fill(r, legacyLen); err != nil {
 				return nil, false, err
 			}
@@ -234,7 +235,7 @@ func (h *handshake) runInitiator(w io.Writer, r io.Reader, rb *readBuffer) (Secr
 	if _, err := w.Write(auth); err != nil {
 		return Secrets{}, err
 	}
-	ack, eip8, err := readPacket(rb, r, ackV4Len+eciesOverhead)
+	ack, eip8, err := readPacket(rb, r, ackV4Len+ecies.Overhead)
 	if err != nil {
 		return Secrets{}, err
 	}
@@ -254,7 +255,7 @@ func (h *handshake) runRecipient(w io.Writer, r io.Reader, rb *readBuffer) (Secr
 		return Secrets{}, err
 	}
 	h.eph = eph
-	auth, eip8, err := readPacket(rb, r, authV4Len+eciesOverhead)
+	auth, eip8, err := readPacket(rb, r, authV4Len+ecies.Overhead)
 	if err != nil {
 		return Secrets{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/crypto/ecies"
+	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
 // eip8Vectors is testdata/eip8-handshake.json (EIP-8, "Test Vectors /
@@ -88,7 +90,7 @@ func recipientB(k *vectorKeys) *handshake {
 
 // initiatorA is node A after sending its auth, ready to receive an ack.
 func initiatorA(k *vectorKeys) *handshake {
-	remote, _ := toPoint(k.staticB.PubKey())
+	remote, _ := ec.FromPublicKey(k.staticB.PubKey())
 	return &handshake{initiator: true, local: k.staticA, remote: remote, eph: k.ephA, initNonce: k.nonceA}
 }
 
@@ -113,7 +115,7 @@ func TestEIP8AuthVectors(t *testing.T) {
 	wantECDHE := crypto.ECDH(k.ephB, k.ephA.PubKey())
 	for _, p := range v.Auth {
 		t.Run(p.Name, func(t *testing.T) {
-			eip8, packet := readVectorPacket(t, unhex(t, p.Hex), authV4Len+eciesOverhead)
+			eip8, packet := readVectorPacket(t, unhex(t, p.Hex), authV4Len+ecies.Overhead)
 			if eip8 != (p.Format == "EIP-8") {
 				t.Fatalf("detected eip8=%v for format %q", eip8, p.Format)
 			}
@@ -121,7 +123,7 @@ func TestEIP8AuthVectors(t *testing.T) {
 			if err := h.handleAuth(packet, eip8); err != nil {
 				t.Fatalf("handleAuth: %v", err)
 			}
-			if !toPublicKey(h.remote).IsEqual(k.staticA.PubKey()) {
+			if !h.remote.PublicKey().IsEqual(k.staticA.PubKey()) {
 				t.Error("initiator-pubk is not A's static key")
 			}
 			if h.initNonce != k.nonceA {
@@ -145,7 +147,7 @@ func TestEIP8AckVectors(t *testing.T) {
 	wantECDHE := crypto.ECDH(k.ephA, k.ephB.PubKey())
 	for _, p := range v.Ack {
 		t.Run(p.Name, func(t *testing.T) {
-			eip8, packet := readVectorPacket(t, unhex(t, p.Hex), ackV4Len+eciesOverhead)
+			eip8, packet := readVectorPacket(t, unhex(t, p.Hex), ackV4Len+ecies.Overhead)
 			if eip8 != (p.Format == "EIP-8") {
 				t.Fatalf("detected eip8=%v for format %q", eip8, p.Format)
 			}

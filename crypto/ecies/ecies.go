@@ -11,6 +11,10 @@
 // of the message under kE, and d = HMAC-SHA-256(kM, iv || c || s2). The
 // shared data s1 enters the KDF and s2 the MAC; EIP-8 passes the 2-byte size
 // prefix of auth/ack packets as s2.
+//
+// The point arithmetic is internal/ec, the module's fast secp256k1 (the
+// RLPx handshake runs on this package, and these multiplications are a
+// large share of its cost).
 package ecies
 
 import (
@@ -25,6 +29,7 @@ import (
 	"io"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/internal/ec"
 )
 
 // Sizes of the ciphertext parts (rlpx.md "ECIES Encryption").
@@ -57,7 +62,8 @@ var (
 // An empty msg is allowed: go-ethereum's Encrypt refuses one, but its Decrypt
 // accepts the resulting Overhead-byte ciphertext, as Decrypt here does.
 func Encrypt(rand io.Reader, pub *crypto.PublicKey, msg, s1, s2 []byte) ([]byte, error) {
-	if pub == nil || !pub.IsOnCurve() {
+	remote, ok := ec.FromPublicKey(pub)
+	if !ok {
 		return nil, fmt.Errorf("%w: recipient key not on curve", ErrInvalidPublicKey)
 	}
 	eph, err := crypto.GenerateKeyFrom(rand)
@@ -67,13 +73,17 @@ func Encrypt(rand io.Reader, pub *crypto.PublicKey, msg, s1, s2 []byte) ([]byte,
 	defer eph.Zero()
 
 	out := make([]byte, Overhead+len(msg))
-	copy(out, crypto.MarshalPubkey(eph.PubKey()))
+	out[0] = 0x04
+	R := ec.ScalarBaseMult(&eph.Key)
+	copy(out[1:pubLen], R[:])
 	iv := out[pubLen : pubLen+ivLen]
 	if _, err := io.ReadFull(rand, iv); err != nil {
 		return nil, fmt.Errorf("ecies: iv: %w", err)
 	}
 
-	z := crypto.ECDH(eph, pub)
+	// Neither factor is zero and the group has prime order, so the
+	// product is never infinity.
+	z, _ := ec.ScalarMultX(&eph.Key, remote)
 	ke, km := deriveKeys(&z, s1)
 	clear(z[:])
 	body := out[pubLen : len(out)-tagLen]
@@ -96,11 +106,16 @@ func Decrypt(k *crypto.PrivateKey, ct, s1, s2 []byte) ([]byte, error) {
 	if len(ct) < Overhead {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrInvalidMessage, len(ct), Overhead)
 	}
-	r, err := crypto.UnmarshalPubkey(ct[:pubLen])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
+	// R must be uncompressed (0x04 || X || Y) and on the curve, as
+	// crypto.UnmarshalPubkey demands.
+	if ct[0] != 0x04 {
+		return nil, fmt.Errorf("%w: %w: prefix %#02x", ErrInvalidPublicKey, crypto.ErrInvalidPubkey, ct[0])
 	}
-	z := crypto.ECDH(k, r)
+	r, ok := ec.ParsePoint((*[64]byte)(ct[1:pubLen]))
+	if !ok {
+		return nil, fmt.Errorf("%w: %w: not a curve point", ErrInvalidPublicKey, crypto.ErrInvalidPubkey)
+	}
+	z, _ := ec.ScalarMultX(&k.Key, r) // k ≠ 0, so not infinity
 	ke, km := deriveKeys(&z, s1)
 	clear(z[:])
 	defer clear(ke[:])

@@ -205,3 +205,27 @@ var orderN, pMinusN = func() (fe, fe) {
 	d.normalize()
 	return n, d
 }()
+
+// FromPublicKey converts a decred public key (the crypto package's
+// PublicKey) to a validated point. ok is false for nil or for coordinates
+// off the curve, which secp256k1.NewPublicKey does not reject.
+func FromPublicKey(p *secp256k1.PublicKey) (q *Point, ok bool) {
+	if p == nil {
+		return nil, false
+	}
+	var j secp256k1.JacobianPoint
+	p.AsJacobian(&j)
+	var b [64]byte
+	j.X.Normalize().PutBytesUnchecked(b[:32])
+	j.Y.Normalize().PutBytesUnchecked(b[32:])
+	return ParsePoint(&b)
+}
+
+// PublicKey converts p to a decred public key.
+func (p *Point) PublicKey() *secp256k1.PublicKey {
+	b := p.Bytes()
+	var x, y secp256k1.FieldVal
+	x.SetByteSlice(b[:32])
+	y.SetByteSlice(b[32:])
+	return secp256k1.NewPublicKey(&x, &y)
+}
