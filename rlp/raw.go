@@ -6,7 +6,7 @@ import (
 )
 
 // Kind is the type of an RLP value.
-type Kind int8
+type Kind int
 
 const (
 	Byte   Kind = iota // a single byte below 0x80, which is its own encoding
