@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/p2p"
 	"github.com/trellis-p2p/trellis/rpc"
 )
 
-// peerEventBuffer is how many peer events a subscriber may fall behind
-// before its subscription is dropped (the server blocks on a full channel,
-// so a slow WebSocket client must not hold it up).
-const peerEventBuffer = 64
+// peerEventQueue is how many peer events a subscriber may fall behind
+// before its subscription is ended. The p2p server's event feed blocks until
+// every subscriber has taken an event, so a WebSocket client that does not
+// read must not be able to hold up peer admission: events are queued here and
+// the queue is bounded.
+const peerEventQueue = 1024
 
 // registerAdminAPI adds go-ethereum's admin_* methods that concern peers
 // (node/api.go there): same names, parameters and result shapes.
@@ -61,22 +64,49 @@ func (n *Node) registerAdminAPI() {
 	n.rpc.Register("admin_removeTrustedPeer", peerOp(srv.RemoveTrustedPeer))
 
 	n.rpc.RegisterSubscription("admin", "peerEvents", func(ctx context.Context, _ json.RawMessage, notify rpc.Notifier) {
-		events := make(chan *p2p.PeerEvent, peerEventBuffer)
-		sub := srv.SubscribeEvents(events)
-		defer sub.Unsubscribe()
-		for {
-			select {
-			case ev := <-events:
-				if notify.Notify(ev) != nil {
-					return
-				}
-			case <-sub.Err():
-				return
-			case <-ctx.Done():
+		events := make(chan *p2p.PeerEvent, 16)
+		forwardPeerEvents(ctx, events, srv.SubscribeEvents(events), notify, peerEventQueue, n.log)
+	})
+}
+
+// forwardPeerEvents sends the events of sub to notify until ctx ends, the
+// client cannot be written to, or it falls more than queueLen events behind.
+// Reading events never waits for the client.
+func forwardPeerEvents(ctx context.Context, events <-chan *p2p.PeerEvent, sub p2p.Subscription, notify rpc.Notifier, queueLen int, log *slog.Logger) {
+	queue := make(chan *p2p.PeerEvent, queueLen)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for ev := range queue {
+			if ctx.Err() != nil || notify.Notify(ev) != nil {
 				return
 			}
 		}
-	})
+	}()
+	// Leave the feed first: the writer may be stuck on the client for a
+	// while yet.
+	defer func() {
+		sub.Unsubscribe()
+		close(queue)
+		<-writerDone
+	}()
+	for {
+		select {
+		case ev := <-events:
+			select {
+			case queue <- ev:
+			default:
+				log.Warn("Ending admin_peerEvents subscription of a client too slow to read it", "queued", queueLen)
+				return
+			}
+		case <-sub.Err():
+			return
+		case <-ctx.Done():
+			return
+		case <-writerDone:
+			return
+		}
+	}
 }
 
 func (n *Node) isRunning() bool {

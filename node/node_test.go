@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -511,5 +512,52 @@ func TestCloseEndsWebSocket(t *testing.T) {
 	// admin methods of a closed node report it.
 	if n.isRunning() {
 		t.Fatal("running after Close")
+	}
+}
+
+type blockingNotifier struct {
+	release chan struct{}
+	got     chan any
+}
+
+func (b *blockingNotifier) Notify(v any) error {
+	<-b.release
+	b.got <- v
+	return nil
+}
+
+// TestPeerEventsSlowClient checks that a subscriber that does not read
+// cannot hold up the server's event feed: its subscription ends instead.
+func TestPeerEventsSlowClient(t *testing.T) {
+	var feed p2p.Feed[*p2p.PeerEvent]
+	events := make(chan *p2p.PeerEvent, 1)
+	sub := feed.Subscribe(events)
+	n := &blockingNotifier{release: make(chan struct{}), got: make(chan any, 100)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		forwardPeerEvents(context.Background(), events, sub, n, 4, discardLogger())
+	}()
+	sent := make(chan int)
+	go func() {
+		total := 0
+		for range 100 {
+			total += feed.Send(&p2p.PeerEvent{Type: p2p.PeerEventTypeAdd})
+		}
+		sent <- total
+	}()
+	select {
+	case total := <-sent:
+		if total >= 100 {
+			t.Fatalf("subscriber took all %d events without reading", total)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("feed blocked by a subscriber that does not read")
+	}
+	close(n.release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("forwarder did not end")
 	}
 }
