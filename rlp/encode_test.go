@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -283,5 +284,45 @@ func TestEncodePointerReceiverOnInterfaceValue(t *testing.T) {
 	m := &mutatingEncoder{}
 	if b, err := EncodeToBytes(m); err != nil || !bytes.Equal(b, []byte{1}) || m.calls != 1 {
 		t.Fatalf("got %x %v, calls %d", b, err, m.calls)
+	}
+}
+
+// Type information is built once under concurrent first use.
+func TestConcurrentTypeCache(t *testing.T) {
+	type node struct {
+		A    uint
+		Kids []*node `rlp:"tail"`
+	}
+	type msg struct {
+		N    node
+		R    recursive
+		Tags nilTagDefault
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := msg{N: node{A: 1, Kids: []*node{{A: 2}}}, R: recursive{I: 3}}
+			b, err := EncodeToBytes(&v)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var out msg
+			if err := DecodeBytes(b, &out); err != nil {
+				errs <- err
+				return
+			}
+			if out.N.Kids[0].A != 2 || out.R.I != 3 {
+				errs <- errors.New("round trip mismatch")
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
