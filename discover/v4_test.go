@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -140,4 +139,35 @@ func TestCloseFailsRequests(t *testing.T) {
 	})
 }
 
-var _ = netip.Addr{}
+
+// offsetClock is the system clock shifted by a fixed amount, a node whose
+// clock is wrong.
+type offsetClock struct{ d time.Duration }
+
+func (c offsetClock) Now() time.Time { return time.Now().Add(c.d) }
+func (c offsetClock) NewTimer(d time.Duration) Timer {
+	return SystemClock{}.NewTimer(d)
+}
+
+// The listener takes time from Config.Clock: with a clock a minute fast,
+// packets that expire in 20 seconds are expired on arrival (discv4.md
+// "Known Issues"), and its own packets expire a minute later than usual.
+func TestInjectedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		l := tn.listen(1, "10.0.0.1:30303", Config{Clock: offsetClock{time.Minute}, PingInterval: time.Hour})
+		p := tn.peer(2, "10.0.0.2:30303")
+		synctest.Wait()
+		p.ping(l)
+		p.expectNone("ping expiring before the listener's clock")
+		p.send(l, &v4wire.Ping{Version: 4, To: v4wire.NewEndpoint(listenerAddr(l), 0), Expiration: uint64(time.Now().Add(2 * time.Minute).Unix())})
+		pkt, _ := p.read()
+		pong, ok := pkt.(*v4wire.Pong)
+		if !ok {
+			t.Fatalf("got %v, want PONG", pkt)
+		}
+		if want := uint64(time.Now().Add(time.Minute + expiration).Unix()); pong.Expiration != want {
+			t.Fatalf("pong expires at %d, want %d", pong.Expiration, want)
+		}
+	})
+}
