@@ -139,7 +139,6 @@ func TestCloseFailsRequests(t *testing.T) {
 	})
 }
 
-
 // offsetClock is the system clock shifted by a fixed amount, a node whose
 // clock is wrong.
 type offsetClock struct{ d time.Duration }
