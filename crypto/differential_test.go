@@ -234,6 +234,10 @@ func TestECDHMatchesDecred(t *testing.T) {
 			t.Fatalf("ECDH = %x, decred %x", got, want)
 		}
 	}
+	k0, p0 := randKey(t, r), randKey(t, r).PubKey()
+	if a := testing.AllocsPerRun(10, func() { ECDH(k0, p0) }); a != 0 {
+		t.Errorf("ECDH allocates %v times", a)
+	}
 	// An unset key (k·P is infinity) gives zero on both.
 	var zero PrivateKey
 	p := randKey(t, r).PubKey()

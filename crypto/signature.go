@@ -89,7 +89,7 @@ func VerifySignature(pubkey, digest, sig []byte) bool {
 	if !ok {
 		return false // unreachable: ParsePubKey checks the curve equation
 	}
-	return ec.Verify(q, (*[DigestLength]byte)(digest), &r, &s)
+	return ec.Verify(&q, (*[DigestLength]byte)(digest), &r, &s)
 }
 
 // ECDH returns the X coordinate of k*p, the shared secret used by RLPx
@@ -100,7 +100,7 @@ func VerifySignature(pubkey, digest, sig []byte) bool {
 // output.
 func ECDH(k *PrivateKey, p *PublicKey) [32]byte {
 	if q, ok := ec.FromPublicKey(p); ok {
-		x, _ := ec.ScalarMultX(&k.Key, q) // zero on infinity, as below
+		x, _ := ec.ScalarMultX(&k.Key, &q) // zero on infinity, as below
 		return x
 	}
 	// A PublicKey built with secp256k1.NewPublicKey from coordinates off

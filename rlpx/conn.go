@@ -92,7 +92,7 @@ func (c *Conn) Handshake(prv *crypto.PrivateKey) (*crypto.PublicKey, error) {
 		if !ok {
 			return nil, ErrHandshakeRemote
 		}
-		h.remote = remote
+		h.remote = &remote
 		sec, err = h.runInitiator(c.conn, c.conn, &c.rd.buf)
 	} else {
 		sec, err = h.runRecipient(c.conn, c.conn, &c.rd.buf)

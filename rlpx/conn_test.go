@@ -327,7 +327,7 @@ func TestPreEIP8Initiator(t *testing.T) {
 	}()
 
 	remoteB, _ := ec.FromPublicKey(keyB.PubKey())
-	h := handshake{initiator: true, rand: cryptoRand{}, local: keyA, remote: remoteB}
+	h := handshake{initiator: true, rand: cryptoRand{}, local: keyA, remote: &remoteB}
 	h.eph = newKey(t)
 	h.initNonce = [32]byte{1, 2, 3}
 	static := crypto.ECDH(keyA, keyB.PubKey())

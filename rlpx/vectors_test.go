@@ -91,7 +91,7 @@ func recipientB(k *vectorKeys) *handshake {
 // initiatorA is node A after sending its auth, ready to receive an ack.
 func initiatorA(k *vectorKeys) *handshake {
 	remote, _ := ec.FromPublicKey(k.staticB.PubKey())
-	return &handshake{initiator: true, local: k.staticA, remote: remote, eph: k.ephA, initNonce: k.nonceA}
+	return &handshake{initiator: true, local: k.staticA, remote: &remote, eph: k.ephA, initNonce: k.nonceA}
 }
 
 // readVectorPacket runs format detection on a packet as if it came from the

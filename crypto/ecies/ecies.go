@@ -83,7 +83,7 @@ func Encrypt(rand io.Reader, pub *crypto.PublicKey, msg, s1, s2 []byte) ([]byte,
 
 	// Neither factor is zero and the group has prime order, so the
 	// product is never infinity.
-	z, _ := ec.ScalarMultX(&eph.Key, remote)
+	z, _ := ec.ScalarMultX(&eph.Key, &remote)
 	ke, km := deriveKeys(&z, s1)
 	clear(z[:])
 	body := out[pubLen : len(out)-tagLen]

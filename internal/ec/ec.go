@@ -207,18 +207,21 @@ var orderN, pMinusN = func() (fe, fe) {
 }()
 
 // FromPublicKey converts a decred public key (the crypto package's
-// PublicKey) to a validated point. ok is false for nil or for coordinates
-// off the curve, which secp256k1.NewPublicKey does not reject.
-func FromPublicKey(p *secp256k1.PublicKey) (q *Point, ok bool) {
+// PublicKey) to a validated point, returned by value so that the hot paths
+// of the crypto package do not allocate. ok is false for nil or for
+// coordinates off the curve, which secp256k1.NewPublicKey does not reject.
+func FromPublicKey(p *secp256k1.PublicKey) (q Point, ok bool) {
 	if p == nil {
-		return nil, false
+		return q, false
 	}
 	var j secp256k1.JacobianPoint
 	p.AsJacobian(&j)
-	var b [64]byte
-	j.X.Normalize().PutBytesUnchecked(b[:32])
-	j.Y.Normalize().PutBytesUnchecked(b[32:])
-	return ParsePoint(&b)
+	var b [32]byte
+	j.X.Normalize().PutBytesUnchecked(b[:])
+	ok = q.a.x.setBytes(&b)
+	j.Y.Normalize().PutBytesUnchecked(b[:])
+	ok = q.a.y.setBytes(&b) && ok
+	return q, ok && q.a.onCurve()
 }
 
 // PublicKey converts p to a decred public key.
