@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDevnetAcceptance runs the acceptance command in-process:
+// trellis devnet -n 20 --duration 30s --json, on loopback sockets. The peer
+// graph must connect and every message published afterwards reach every node.
+func TestDevnetAcceptance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30-second devnet skipped in -short mode")
+	}
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(context.Background(), []string{"devnet", "-n", "20", "--duration", "30s", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
+	}
+	t.Logf("ran %v; stdout: %s", time.Since(start).Round(time.Millisecond), stdout.String())
+
+	// Exactly one JSON object on stdout.
+	dec := json.NewDecoder(&stdout)
+	var r map[string]any
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	for _, key := range []string{"nodes", "nodes_with_peers", "peers_min", "peers_median", "peers_max",
+		"graph_connected", "seconds_to_connected", "gossip_sent", "gossip_delivered_fraction",
+		"gossip_p50_ms", "gossip_p99_ms"} {
+		if _, ok := r[key]; !ok {
+			t.Errorf("report lacks %q", key)
+		}
+	}
+	if r["nodes"] != 20.0 || r["nodes_with_peers"] != 20.0 {
+		t.Errorf("nodes %v, with peers %v; want 20, 20", r["nodes"], r["nodes_with_peers"])
+	}
+	if r["graph_connected"] != true {
+		t.Errorf("graph_connected = %v", r["graph_connected"])
+	}
+	if s, ok := r["seconds_to_connected"].(float64); !ok || s <= 0 || s > 30 {
+		t.Errorf("seconds_to_connected = %v", r["seconds_to_connected"])
+	}
+	if r["gossip_delivered_fraction"] != 1.0 {
+		t.Errorf("gossip_delivered_fraction = %v, want 1", r["gossip_delivered_fraction"])
+	}
+	if n, _ := r["gossip_sent"].(float64); n < 20 {
+		t.Errorf("gossip_sent = %v", r["gossip_sent"])
+	}
+	// Without a terminal, progress lines go to stderr every few seconds.
+	if !strings.Contains(stderr.String(), "with peers") {
+		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	}
+}
+
+func TestDevnetSimText(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"devnet", "-n", "4", "--sim", "--duration", "3s", "--gossip-interval", "500ms"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"nodes:", "sim: true", "peers min/med/max:", "gossip:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDevnetStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(2*time.Second, cancel)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(ctx, []string{"devnet", "-n", "3", "--sim", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("took %v to stop after cancel", el)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r["nodes"] != 3.0 {
+		t.Fatalf("report %q: %v", stdout.String(), err)
+	}
+}
+
+func TestDevnetFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"devnet", "-n", "1"},
+		{"devnet", "--maxpeers", "0"},
+		{"devnet", "--duration", "-1s"},
+		{"devnet", "--verbosity", "loud"},
+		{"devnet", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit status %d, want 2; stderr: %s", args, code, stderr.String())
+		}
+	}
+}
