@@ -63,7 +63,7 @@ func init() {
 			fs.StringVar(&f.bootnodes, "bootnodes", "", "comma-separated enode URLs or ENRs that seed discovery")
 			fs.StringVar(&f.dnsDisc, "discovery.dns", "", "comma-separated enrtree:// URLs (EIP-1459) whose nodes are dialed")
 			fs.StringVar(&f.netrestrict, "netrestrict", "", "comma-separated CIDR networks: connect only to these")
-			fs.StringVar(&f.nat, "nat", "any", "NAT port mapping: any|none|upnp|pmp|pcp|stun|extip:<IP> (see nat.Parse)")
+			fs.StringVar(&f.nat, "nat", "none", "NAT port mapping: none|any|upnp|pmp|pcp|stun|extip:<IP>. Off by default: \"any\" probes the local gateway (UPnP/SSDP multicast, NAT-PMP, PCP), which a node behind a home router wants and a node on a server or a test machine does not")
 			fs.BoolVar(&f.http, "http", false, "enable the admin JSON-RPC server over HTTP")
 			fs.StringVar(&f.httpAddr, "http.addr", "127.0.0.1", "HTTP-RPC listening interface")
 			fs.IntVar(&f.httpPort, "http.port", 8545, "HTTP-RPC port (0 picks a free port)")
