@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"reflect"
 )
 
 // Types shared by the encode and decode tests.
@@ -202,5 +203,5 @@ func (*failingDecoder) DecodeRLP(s *Stream) error { return errDecoder }
 
 // ptrTo returns a pointer to a new zero value of v's type.
 func ptrTo(v any) any {
-	return reflectNew(v)
+	return reflect.New(reflect.TypeOf(v)).Interface()
 }
