@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ const (
 	// the 12 hours of discv4.md, so that nodes following the spec to the
 	// letter still answer.
 	bondAssumed = 12 * time.Hour
+	// maxAnswered bounds the nodes remembered as having answered a query.
+	maxAnswered = 8192
 	// maxPendingReplies bounds the requests waiting for replies, so that a
 	// flood of pings from fresh addresses, each answered with a ping of our
 	// own, cannot grow memory without bound.
@@ -101,7 +104,19 @@ type UDPv4 struct {
 	addPending chan *pendingReq
 	gotReply   chan reply
 
+	// answered remembers which nodes answered a query of ours lately, for
+	// ensureBond. Guarded by its mutex; request goroutines share it.
+	answered struct {
+		sync.Mutex
+		m map[enode.ID]answeredAt
+	}
+
 	closeOnce sync.Once
+}
+
+type answeredAt struct {
+	ip netip.Addr
+	t  time.Time
 }
 
 // ListenV4 starts a discv4 listener on c for the local node ln. It sets

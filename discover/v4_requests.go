@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/trellis-p2p/trellis/discover/v4wire"
 	"github.com/trellis-p2p/trellis/enode"
@@ -52,9 +53,15 @@ func (t *UDPv4) ourEndpoint() v4wire.Endpoint {
 // FindNode."). A node that keeps failing our findnode requests may have
 // forgotten us, so it is pinged again too. Failures are not errors here:
 // the query that follows finds out.
+//
+// A node that answered one of our queries lately holds our proof as surely
+// as one that pinged us, so that counts too. Without it, a node that had
+// our pong before we first asked it never pings us, and every query to it
+// would start with a ping and a wait.
 func (t *UDPv4) ensureBond(ctx context.Context, id enode.ID, addr netip.AddrPort) {
 	ip := addr.Addr()
-	recent := t.now().Sub(t.db.LastPingReceived(id, ip)) <= bondAssumed
+	now := t.now()
+	recent := now.Sub(t.db.LastPingReceived(id, ip)) <= bondAssumed || now.Sub(t.lastAnswer(id, ip)) <= bondAssumed
 	if recent && t.db.FindFails(id, ip) <= maxFindnodeFailures {
 		return
 	}
@@ -103,7 +110,41 @@ func (t *UDPv4) findnode(ctx context.Context, n *enode.Node, target v4wire.Pubke
 		nodes = append(nodes, n)
 	}
 	t.recordFindnode(n.ID(), addr.Addr(), len(nodes) > 0)
+	if p.replied {
+		t.recordAnswer(n.ID(), addr.Addr())
+	}
 	return nodes, err
+}
+
+// recordAnswer notes that the node answered a query of ours.
+func (t *UDPv4) recordAnswer(id enode.ID, ip netip.Addr) {
+	now := t.now()
+	t.answered.Lock()
+	defer t.answered.Unlock()
+	if t.answered.m == nil {
+		t.answered.m = make(map[enode.ID]answeredAt)
+	}
+	if _, ok := t.answered.m[id]; !ok && len(t.answered.m) >= maxAnswered {
+		// Forget the stale, then an eighth of the rest, so that this
+		// scan runs at most once per maxAnswered/8 new nodes.
+		for k, a := range t.answered.m {
+			if now.Sub(a.t) > bondAssumed || len(t.answered.m) >= maxAnswered-maxAnswered/8 {
+				delete(t.answered.m, k)
+			}
+		}
+	}
+	t.answered.m[id] = answeredAt{ip, now}
+}
+
+// lastAnswer returns when the node last answered a query of ours from ip,
+// the zero time if it is not remembered.
+func (t *UDPv4) lastAnswer(id enode.ID, ip netip.Addr) time.Time {
+	t.answered.Lock()
+	defer t.answered.Unlock()
+	if a, ok := t.answered.m[id]; ok && a.ip == ip {
+		return a.t
+	}
+	return time.Time{}
 }
 
 // recordFindnode counts consecutive findnode requests without result in the
@@ -139,6 +180,7 @@ func (t *UDPv4) requestENR(ctx context.Context, n *enode.Node) (*enode.Node, err
 	if err := t.wait(ctx, p); err != nil {
 		return nil, err
 	}
+	t.recordAnswer(n.ID(), addr.Addr())
 	rec := p.reply.(*v4wire.ENRResponse).Record
 	rn, err := enode.NewWithSchemes(t.cfg.ValidSchemes, &rec)
 	if err != nil {

@@ -170,3 +170,53 @@ func TestInjectedClock(t *testing.T) {
 		}
 	})
 }
+
+// ensureBond pings a node before querying it, unless the node pinged us or
+// answered a query of ours lately.
+func TestEnsureBond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		l := tn.listen(1, "10.0.0.1:30303", Config{PingInterval: time.Hour})
+		p := tn.peer(2, "10.0.0.2:30303")
+		synctest.Wait()
+		query := func() chan error {
+			errc := make(chan error, 1)
+			go func() {
+				_, err := l.findnode(context.Background(), p.node(), p.pubkey())
+				errc <- err
+			}()
+			return errc
+		}
+
+		// First query: a ping comes first. The peer answers it but does
+		// not ping back (it holds our pong, say); the query follows after
+		// the wait for its ping.
+		errc := query()
+		pkt, hash := p.read()
+		if _, ok := pkt.(*v4wire.Ping); !ok {
+			t.Fatalf("got %v, want PING before the first query", pkt)
+		}
+		p.send(l, &v4wire.Pong{To: v4wire.NewEndpoint(listenerAddr(l), 0), ReplyTok: hash[:], Expiration: future()})
+		start := time.Now()
+		if pkt, _ := p.read(); pkt == nil || pkt.Kind() != v4wire.FindNodePacket {
+			t.Fatalf("got %v, want FINDNODE", pkt)
+		}
+		if d := time.Since(start); d != respTimeout {
+			t.Errorf("FINDNODE came %v after the pong, want %v (waiting for a ping)", d, respTimeout)
+		}
+		p.send(l, &v4wire.Neighbors{Expiration: future()})
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+
+		// It answered: the next query goes out at once.
+		errc = query()
+		if pkt, _ := p.read(); pkt == nil || pkt.Kind() != v4wire.FindNodePacket {
+			t.Fatalf("got %v, want FINDNODE without ping", pkt)
+		}
+		p.send(l, &v4wire.Neighbors{Expiration: future()})
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
