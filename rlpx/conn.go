@@ -146,9 +146,15 @@ func (c *Conn) ReadMsg() (code uint64, data []byte, wireSize int, err error) {
 		return 0, nil, 0, ErrNoSession
 	}
 	rd := &c.rd
-	// The previous message's data is dead now.
+	// The previous message's data is dead now: buffers that grew for it
+	// go, and when nothing is buffered the read buffer goes back to the
+	// pool for the (possibly long) wait for the next frame.
 	rd.buf.shrink()
-	if cap(rd.dbuf) > maxRetainedBuffer {
+	if rd.buf.r == rd.buf.w {
+		rd.buf.release()
+		putScratch(rd.dbuf)
+		rd.dbuf = nil
+	} else if cap(rd.dbuf) > maxRetainedBuffer {
 		rd.dbuf = nil
 	}
 
@@ -218,7 +224,8 @@ func (c *Conn) decompress(p []byte) ([]byte, error) {
 		return nil, &SizeError{Err: ErrMessageSize, What: "snappy decoded length", Size: uint64(n), Limit: uint64(c.rd.limit)}
 	}
 	if cap(c.rd.dbuf) < n {
-		c.rd.dbuf = make([]byte, n)
+		putScratch(c.rd.dbuf)
+		c.rd.dbuf = getScratch(n)
 	}
 	out, err := snappy.Decode(c.rd.dbuf[:cap(c.rd.dbuf)], p)
 	if err != nil {
@@ -258,7 +265,7 @@ func (c *Conn) BufferMsg(code uint64, data []byte) (wireSize uint32, err error) 
 			return 0, &SizeError{Err: ErrMessageSize, What: "message size", Size: uint64(len(data)), Limit: MaxMessageSize}
 		}
 		if n := snappy.MaxEncodedLen(len(data)); cap(wr.sbuf) < n {
-			wr.sbuf = make([]byte, n)
+			wr.sbuf = getScratch(n)
 		}
 		payload = snappy.Encode(wr.sbuf[:cap(wr.sbuf)], data)
 	}
@@ -269,6 +276,9 @@ func (c *Conn) BufferMsg(code uint64, data []byte) (wireSize uint32, err error) 
 	wireSize = uint32(len(payload))
 
 	fw := &wr.fw
+	if wr.buf == nil {
+		wr.buf = getScratch(writeBufferCap)
+	}
 	if fsize <= writeChunk {
 		wr.buf = fw.appendStart(wr.buf, fsize, code)
 		wr.buf = fw.appendData(wr.buf, payload)
@@ -279,7 +289,7 @@ func (c *Conn) BufferMsg(code uint64, data []byte) (wireSize uint32, err error) 
 		wr.buf = fw.appendStart(wr.buf, fsize, code)
 		for len(payload) > 0 {
 			if len(wr.buf) >= writeBufferSize {
-				if err := c.Flush(); err != nil {
+				if err := c.flush(); err != nil {
 					return wireSize, err
 				}
 			}
@@ -289,9 +299,9 @@ func (c *Conn) BufferMsg(code uint64, data []byte) (wireSize uint32, err error) 
 		}
 		wr.buf = fw.appendEnd(wr.buf, fsize)
 	}
-	if cap(wr.sbuf) > maxRetainedBuffer {
-		wr.sbuf = nil
-	}
+	// The snappy output is dead once framed.
+	putScratch(wr.sbuf)
+	wr.sbuf = nil
 	if len(wr.buf) >= writeBufferSize {
 		return wireSize, c.Flush()
 	}
@@ -300,6 +310,21 @@ func (c *Conn) BufferMsg(code uint64, data []byte) (wireSize uint32, err error) 
 
 // Flush writes the messages queued by BufferMsg.
 func (c *Conn) Flush() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	// An idle connection should not keep a large write buffer: it goes
+	// back to the pool, and the next message takes one from there.
+	if wr := &c.wr; cap(wr.buf) > idleWriteBuffer {
+		putScratch(wr.buf)
+		wr.buf = nil
+	}
+	return nil
+}
+
+// flush is Flush keeping the buffer, for BufferMsg's writes in the middle
+// of a frame.
+func (c *Conn) flush() error {
 	wr := &c.wr
 	if wr.err != nil {
 		return wr.err
