@@ -114,6 +114,7 @@ func (d *Devnet) sample() {
 	defer d.mu.Unlock()
 	if s.Connected && d.mu.connectedAfter < 0 {
 		d.mu.connectedAfter = s.Elapsed
+		close(d.connectedCh)
 	}
 	s.ConnectedAfter = d.mu.connectedAfter
 	d.mu.stats = s

@@ -21,6 +21,7 @@ func init() {
 			n := fs.Int("n", devnet.DefaultNodes, "number of nodes")
 			maxPeers := fs.Int("maxpeers", devnet.DefaultMaxPeers, "maximum peers per node")
 			interval := fs.Duration("gossip-interval", devnet.DefaultGossipInterval, "time between two messages published by one node (0: no gossip)")
+			warmup := fs.Duration("gossip-warmup", devnet.DefaultGossipWarmup, "publishing starts when the peer graph connects, or after this long (0: from the start)")
 			sim := fs.Bool("sim", false, "run on an in-memory network instead of loopback sockets")
 			duration := fs.Duration("duration", 0, "stop after this time and print a report (0: run until interrupted)")
 			asJSON := fs.Bool("json", false, "print the final report as one JSON object on stdout")
@@ -35,7 +36,7 @@ func init() {
 				if *maxPeers < 1 {
 					return usageErrorf("--maxpeers must be at least 1, got %d", *maxPeers)
 				}
-				if *interval < 0 || *duration < 0 {
+				if *interval < 0 || *duration < 0 || *warmup < 0 {
 					return usageErrorf("durations must not be negative")
 				}
 				var level slog.Level
@@ -51,6 +52,9 @@ func init() {
 				}
 				if *interval == 0 {
 					cfg.GossipInterval = -1
+				}
+				if *warmup == 0 {
+					cfg.GossipWarmup = -1
 				}
 				return runDevnet(ctx, env, cfg, *duration, *asJSON)
 			}
