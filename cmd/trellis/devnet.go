@@ -84,6 +84,7 @@ func runDevnet(ctx context.Context, env *cmdEnv, cfg devnet.Config, duration tim
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	drawn := 0 // lines of the live view on screen
 loop:
 	for {
 		select {
@@ -92,16 +93,12 @@ loop:
 		case <-deadline:
 			break loop
 		case <-tick.C:
-			line := statusLine(net.Stats())
 			if live {
-				fmt.Fprintf(env.stderr, "\r\033[K%s", line)
+				drawn = drawStatus(env.stderr, net.Stats(), drawn)
 			} else {
-				fmt.Fprintln(env.stderr, line)
+				fmt.Fprintln(env.stderr, statusLine(net.Stats()))
 			}
 		}
-	}
-	if live {
-		fmt.Fprintln(env.stderr)
 	}
 	// Finish gets its own time: ctx may be what ended the run.
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -127,6 +124,34 @@ func statusLine(s devnet.Stats) string {
 		s.Elapsed.Seconds(), s.NodesWithPeers, s.Nodes, s.LargestComponent, conn,
 		s.PeersMin, s.PeersMedian, s.PeersMax, s.TableMin, s.TableMedian, s.TableMax,
 		s.GossipSent, s.GossipDelivered, 100*s.GossipDeliveredFraction)
+}
+
+// drawStatus redraws the live view over the prev lines drawn before and
+// returns how many lines it drew.
+func drawStatus(w io.Writer, s devnet.Stats, prev int) int {
+	conn := "not yet"
+	if s.ConnectedAfter >= 0 {
+		conn = fmt.Sprintf("at %.1fs", s.ConnectedAfter.Seconds())
+		if !s.Connected {
+			conn += ", now split"
+		}
+	}
+	lines := []string{
+		fmt.Sprintf("trellis devnet: %d nodes, running %.0fs", s.Nodes, s.Elapsed.Seconds()),
+		fmt.Sprintf("  converging  %d/%d nodes with peers, largest component %d, connected %s",
+			s.NodesWithPeers, s.Nodes, s.LargestComponent, conn),
+		fmt.Sprintf("  peers       min %d  median %g  max %d", s.PeersMin, s.PeersMedian, s.PeersMax),
+		fmt.Sprintf("  tables      min %d  median %g  max %d", s.TableMin, s.TableMedian, s.TableMax),
+		fmt.Sprintf("  gossip      sent %d  delivered %d  counted fraction %.1f%%  queue drops %d",
+			s.GossipSent, s.GossipDelivered, 100*s.GossipDeliveredFraction, s.GossipQueueDrops),
+	}
+	if prev > 0 {
+		fmt.Fprintf(w, "\033[%dA", prev) // back to the first line of the last view
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "\r\033[K%s\n", l)
+	}
+	return len(lines)
 }
 
 func printReport(w io.Writer, r devnet.Report) {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trellis-p2p/trellis/devnet"
 )
 
 // TestDevnetAcceptance runs the acceptance command in-process:
@@ -105,5 +108,32 @@ func TestDevnetFlagErrors(t *testing.T) {
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%q: exit status %d, want 2; stderr: %s", args, code, stderr.String())
 		}
+	}
+}
+
+// The live view redraws itself in place: the second frame moves the cursor
+// back over the first.
+func TestDevnetLiveView(t *testing.T) {
+	var b bytes.Buffer
+	s := devnet.Stats{Nodes: 3, NodesWithPeers: 2, LargestComponent: 2, ConnectedAfter: -1, PeersMax: 2}
+	n := drawStatus(&b, s, 0)
+	first := b.String()
+	if strings.Count(first, "\n") != n || strings.Contains(first, fmt.Sprintf("\033[%dA", n)) {
+		t.Fatalf("first frame %q", first)
+	}
+	if !strings.Contains(first, "2/3 nodes with peers") || !strings.Contains(first, "connected not yet") {
+		t.Errorf("first frame lacks progress: %q", first)
+	}
+	b.Reset()
+	s.ConnectedAfter, s.Connected = 1500*time.Millisecond, true
+	drawStatus(&b, s, n)
+	if want := fmt.Sprintf("\033[%dA", n); !strings.HasPrefix(b.String(), want) {
+		t.Errorf("second frame does not start with %q: %q", want, b.String())
+	}
+	if !strings.Contains(b.String(), "connected at 1.5s") {
+		t.Errorf("second frame: %q", b.String())
+	}
+	if isTerminal(&b) {
+		t.Error("a buffer is not a terminal")
 	}
 }
