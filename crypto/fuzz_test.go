@@ -86,6 +86,13 @@ func FuzzRecover(f *testing.F) {
 	f.Add(mustHex(f, testMsgHex), append(highS(f, mustHex(f, testSigHex)[:64]), 0))
 	f.Fuzz(func(t *testing.T, digest, sig []byte) {
 		pub, err := Ecrecover(digest, sig)
+		// Recovery runs on internal/ec: it must agree with decred's.
+		if len(digest) == DigestLength && len(sig) == SignatureLength && sig[64] <= maxRecoveryID {
+			want, werr := decredRecover(digest, sig)
+			if (err == nil) != (werr == nil) || err == nil && !bytes.Equal(pub, want.SerializeUncompressed()) {
+				t.Fatalf("Ecrecover = %x, %v; decred %v", pub, err, werr)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidSignature) && !errors.Is(err, ErrInvalidDigest) {
 				t.Fatalf("untyped error %v", err)
