@@ -14,7 +14,8 @@
 // Besides the nodes' own goroutines, a Devnet runs two: the monitor, which
 // samples the nodes every SampleInterval and owns the latest Stats, and the
 // publisher, which makes every node publish a message every GossipInterval
-// (staggered over the interval). Deliveries are recorded from the nodes'
+// (staggered over the interval), starting once the peer graph has connected
+// (or after GossipWarmup). Deliveries are recorded from the nodes'
 // gossip goroutines under the tracker's mutex.
 package devnet
 

@@ -16,8 +16,8 @@
 //
 // # Goroutines
 //
-// Protocol.Run runs per peer: it reads and handles that peer's messages on
-// the p2p server's goroutine and starts one writer goroutine that drains the
+// Protocol.Run runs per peer, on the goroutine the p2p server starts for it:
+// it reads and handles that peer's messages and starts one writer goroutine that drains the
 // peer's send queue, so a slow peer never holds up the others. A full queue
 // drops the message for that peer (counted in Stats.QueueDrops). The peer set
 // and the seen set are guarded by one mutex.
