@@ -25,6 +25,8 @@ if ! command -v devp2p >/dev/null; then
   echo "installing go-ethereum's devp2p tool"
   go install github.com/ethereum/go-ethereum/cmd/devp2p@v1.17.10
 fi
+# Installed, so the conformance and DNS-tree tests must find it.
+export TRELLIS_REQUIRE_DEVP2P=1
 
 go test -count=1 ./...
 (cd interop && go test -count=1 ./...)

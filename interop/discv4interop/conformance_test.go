@@ -5,50 +5,18 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trellis-p2p/trellis/interop/internal/tools"
 )
-
-// devp2pVersion is the go-ethereum release whose conformance suite CI runs:
-// go install github.com/ethereum/go-ethereum/cmd/devp2p@v1.17.10
-const devp2pVersion = "v1.17.10"
-
-// findDevp2p returns the devp2p binary from PATH or GOPATH/bin.
-func findDevp2p(t *testing.T) string {
-	if p, err := exec.LookPath("devp2p"); err == nil {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "devp2p")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("devp2p not found in PATH or GOPATH/bin; install it with: go install github.com/ethereum/go-ethereum/cmd/devp2p@%s", devp2pVersion)
-	return ""
-}
-
-// buildTrellis builds cmd/trellis into a temporary directory, in the main
-// module (two directories up), as users build it.
-func buildTrellis(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "trellis")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/trellis")
-	cmd.Dir = filepath.Join("..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building trellis: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestConformance runs go-ethereum's discv4 conformance suite against
 // "trellis discv4 listen" and requires every test to pass.
 func TestConformance(t *testing.T) {
-	devp2p := findDevp2p(t)
-	trellis := buildTrellis(t)
+	devp2p := tools.Devp2p(t)
+	trellis := tools.Trellis(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -7,12 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trellis-p2p/trellis/interop/internal/tools"
 )
 
 // TestMain fails the run if a Trellis discovery goroutine outlives the
 // tests: every listener is closed by its test's cleanup.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	tools.Cleanup()
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
 			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/dnsdisc"
+	"github.com/trellis-p2p/trellis/interop/internal/tools"
 )
 
 // Tree directories move between "trellis dns" and go-ethereum's "devp2p
@@ -28,8 +29,8 @@ import (
 // the devp2p binary (go install github.com/ethereum/go-ethereum/cmd/devp2p@v1.17.10)
 // in PATH or GOPATH/bin, and builds the trellis command.
 func TestDevp2pDirectories(t *testing.T) {
-	devp2p := findDevp2p(t)
-	trellis := buildTrellis(t)
+	devp2p := tools.Devp2p(t)
+	trellis := tools.Trellis(t)
 	rng := rand.New(rand.NewPCG(1459, 4))
 	nodes := makeNodes(t, rng, 40)
 	links := makeLinks(t, rng, 2)
@@ -106,32 +107,6 @@ func TestDevp2pDirectories(t *testing.T) {
 			t.Fatal("records differ after trellis re-signed")
 		}
 	})
-}
-
-func findDevp2p(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("devp2p"); err == nil {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "devp2p")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("devp2p not installed (go install github.com/ethereum/go-ethereum/cmd/devp2p@v1.17.10)")
-	return ""
-}
-
-func buildTrellis(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "trellis")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/trellis-p2p/trellis/cmd/trellis")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building trellis: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func run(t *testing.T, stdin, name string, args ...string) string {

@@ -4,43 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/interop/internal/tools"
 )
-
-// buildTrellis builds the trellis command into a temporary directory. It
-// builds inside the root module (found through this module's replace
-// directive, so it is the working tree): building from here would need this
-// module's go.sum to list every dependency of the command too.
-func buildTrellis(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build trellis with")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	root, err := exec.CommandContext(ctx, gobin, "list", "-m", "-f", "{{.Dir}}", "github.com/trellis-p2p/trellis").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "trellis")
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", bin, "./cmd/trellis")
-	cmd.Dir = strings.TrimSpace(string(root))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build in %s: %v\n%s", cmd.Dir, err, out)
-	}
-	return bin
-}
 
 // "trellis rlpx ping" prints the Hello of a go-ethereum node and of a
 // Trellis node, and the reason of one that refuses us.
 func TestRLPxPingCommand(t *testing.T) {
-	bin := buildTrellis(t)
+	bin := tools.Trellis(t)
 	ping := func(t *testing.T, url string) (string, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()

@@ -7,10 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trellis-p2p/trellis/interop/internal/tools"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	tools.Cleanup()
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
 			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s", leaked)
