@@ -418,7 +418,7 @@ func (n *Node) startP2P() error {
 
 	if n.cfg.NAT != nil {
 		mc := nat.MapConfig{Logger: n.log.With("module", "nat")}
-		if a, ok := srv.ListenAddr().(*net.TCPAddr); ok {
+		if a, ok := srv.Addr().(*net.TCPAddr); ok {
 			mc.TCP = a.Port
 		}
 		if disc != nil {

@@ -223,8 +223,8 @@ func TestLifecycles(t *testing.T) {
 		t.Fatalf("order %q, want %q", log, want)
 	}
 	// Nothing is left listening.
-	if n.Server().ListenAddr() != nil {
-		if c, err := net.Dial("tcp", n.Server().ListenAddr().String()); err == nil {
+	if n.Server().Addr() != nil {
+		if c, err := net.Dial("tcp", n.Server().Addr().String()); err == nil {
 			c.Close()
 			t.Fatal("p2p listener still open after failed Start")
 		}

@@ -56,7 +56,7 @@ func TestIdlePeerCost(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleSwarm$", "-test.v")
 	cmd.Env = append(os.Environ(),
-		"TRELLIS_SWARM_ADDR="+srv.ListenAddr().String(),
+		"TRELLIS_SWARM_ADDR="+srv.Addr().String(),
 		"TRELLIS_SWARM_KEY="+hex.EncodeToString(crypto.MarshalPubkey(srv.Self().Pubkey())),
 		"TRELLIS_SWARM_N="+strconv.Itoa(n),
 	)

@@ -88,7 +88,7 @@ func (srv *Server) NodeInfo() *NodeInfo {
 		ID:         node.ID().String(),
 		IP:         node.IPAddr().String(),
 		ENR:        node.String(),
-		ListenAddr: addrString(srv.ListenAddr()),
+		ListenAddr: addrString(srv.Addr()),
 		Protocols:  make(map[string]any),
 	}
 	info.Ports.Discovery = node.UDP()

@@ -441,9 +441,10 @@ func (srv *Server) LocalNode() *enode.LocalNode {
 	return srv.localnode
 }
 
-// ListenAddr returns the address the server listens on, with the port
-// actually bound; nil if it does not listen or has not started.
-func (srv *Server) ListenAddr() net.Addr {
+// Addr returns the address the server listens on, with the port actually
+// bound (Config.ListenAddr may ask for port 0); nil if it does not listen or
+// has not started.
+func (srv *Server) Addr() net.Addr {
 	srv.lifecycle.Lock()
 	defer srv.lifecycle.Unlock()
 	if srv.listener == nil {

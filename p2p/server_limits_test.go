@@ -41,7 +41,7 @@ func rawDial(t testing.TB, n *memnet.Network, ip string, srv *Server) (*rawClien
 // rawDialKey is rawDial with the client's node key.
 func rawDialKey(t testing.TB, n *memnet.Network, ip string, srv *Server, key *crypto.PrivateKey) (*rawClient, error) {
 	t.Helper()
-	fd, err := n.Host(netip.MustParseAddr(ip)).DialContext(context.Background(), "tcp", srv.ListenAddr().String())
+	fd, err := n.Host(netip.MustParseAddr(ip)).DialContext(context.Background(), "tcp", srv.Addr().String())
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func TestServerSilentConnections(t *testing.T) {
 		host := n.Host(netip.MustParseAddr("10.0.0.66"))
 		var silent []net.Conn
 		for range 1000 {
-			fd, err := host.DialContext(context.Background(), "tcp", srv.ListenAddr().String())
+			fd, err := host.DialContext(context.Background(), "tcp", srv.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -33,7 +33,7 @@ func TestServerSilentSockets(t *testing.T) {
 	start := time.Now()
 	var silent []net.Conn
 	for range 1000 {
-		fd, err := net.Dial("tcp", srv.ListenAddr().String())
+		fd, err := net.Dial("tcp", srv.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -171,7 +171,7 @@ func TestServerLifecycle(t *testing.T) {
 	if srv.Config.ListenAddr != ":0" || srv.Config.MaxPendingPeers != 0 || srv.Config.DialRatio != 0 {
 		t.Fatalf("config modified: %+v", srv.Config)
 	}
-	addr := srv.ListenAddr()
+	addr := srv.Addr()
 	if addr == nil || addr.String() == "10.0.0.1:0" {
 		t.Fatalf("ListenAddr = %v", addr)
 	}

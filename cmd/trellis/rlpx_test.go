@@ -51,7 +51,7 @@ func enodeURL(key *crypto.PrivateKey, host string, port int) string {
 
 func TestRLPxPing(t *testing.T) {
 	srv, key := startP2P(t, 10)
-	port := srv.ListenAddr().(*net.TCPAddr).Port
+	port := srv.Addr().(*net.TCPAddr).Port
 	url := srv.Self().URLv4()
 	code, out, errOut := trellis(t, "rlpx", "ping", "--timeout", "5s", url)
 	if code != 0 {
@@ -136,7 +136,7 @@ func TestRLPxPingErrors(t *testing.T) {
 
 	// A server whose key is not the one in the URL.
 	srv, _ := startP2P(t, 10)
-	wrongKey := enodeURL(other, "127.0.0.1", srv.ListenAddr().(*net.TCPAddr).Port)
+	wrongKey := enodeURL(other, "127.0.0.1", srv.Addr().(*net.TCPAddr).Port)
 
 	for _, tc := range []struct {
 		name  string

@@ -146,7 +146,7 @@ func newTrellis(t testing.TB, o nodeOpts) *trellisNode {
 
 func (n *trellisNode) impl() string         { return "trellis" }
 func (n *trellisNode) key() key             { return n.k }
-func (n *trellisNode) port() int            { return n.srv.ListenAddr().(*net.TCPAddr).Port }
+func (n *trellisNode) port() int            { return n.srv.Addr().(*net.TCPAddr).Port }
 func (n *trellisNode) url() string          { return n.tnode().URLv4() }
 func (n *trellisNode) peerCount() int       { return n.srv.PeerCount() }
 func (n *trellisNode) proto() *protoHost    { return n.ph }
