@@ -4,49 +4,16 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/internal/keccak"
+	"github.com/trellis-p2p/trellis/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			os.Stderr.WriteString("leaked goroutines:\n" + leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines returns the stacks of goroutines still running code of
-// this package. Tests join every goroutine they start, so none should be
-// left; a few scheduler rounds let exiting ones finish.
-func leakedGoroutines() string {
-	var leaked string
-	for range 100 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		leaked = ""
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "trellis/rlpx.") && !strings.Contains(g, "leakedGoroutines") && !strings.Contains(g, "TestMain") {
-				leaked += g + "\n\n"
-			}
-		}
-		if leaked == "" {
-			return ""
-		}
-		runtime.Gosched()
-	}
-	return leaked
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // tcpPair returns both ends of a loopback TCP connection.
 func tcpPair(t testing.TB) (net.Conn, net.Conn) {

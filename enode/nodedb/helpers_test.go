@@ -3,9 +3,7 @@ package nodedb
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -16,32 +14,10 @@ import (
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/enr"
+	"github.com/trellis-p2p/trellis/internal/leakcheck"
 )
 
-// TestMain fails the run if a test left a database goroutine behind. Close
-// waits for its goroutines, so there is nothing to wait for here.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func leakedGoroutines() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var leaked []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "nodedb.(*batchWriter).loop") || strings.Contains(g, "nodedb.(*DB).expireLoop") {
-			leaked = append(leaked, g)
-		}
-	}
-	return strings.Join(leaked, "\n\n")
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // testKey derives a private key from i, the same in every process: the
 // crash test's parent recomputes what its child wrote.
@@ -149,4 +125,19 @@ func putRaw(t testing.TB, db *DB, key, val []byte) {
 	if err := db.store.update(func(w kvWriter) error { return w.put(key, val) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dbGoroutines returns the stacks of the database's own goroutines (the
+// batch writer and the expirer), for tests that check Close stops them
+// while other tests may still be running.
+func dbGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "nodedb.(*batchWriter).loop") || strings.Contains(g, "nodedb.(*DB).expireLoop") {
+			found = append(found, g)
+		}
+	}
+	return strings.Join(found, "\n\n")
 }

@@ -493,7 +493,7 @@ func TestClose(t *testing.T) {
 		db.DeleteNode(n.ID())
 		db.StoreLocalSeq(n.ID(), 1)
 		db.StartExpirer()
-		if leaked := leakedGoroutines(); leaked != "" {
+		if leaked := dbGoroutines(); leaked != "" {
 			t.Fatalf("goroutines left after Close:\n%s", leaked)
 		}
 	})

@@ -8,45 +8,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/trellis-p2p/trellis/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			os.Stderr.WriteString("leaked goroutines:\n" + leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines reports goroutines started by this package that are still
-// alive, giving exiting ones a moment to finish.
-func leakedGoroutines() string {
-	var last string
-	for i := 0; i < 50; i++ {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		last = ""
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "/memnet.") && !strings.Contains(g, "TestMain") && !strings.Contains(g, "leakedGoroutines") {
-				last += g + "\n\n"
-			}
-		}
-		if last == "" {
-			return ""
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return last
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var (
 	ipA = netip.MustParseAddr("10.0.0.1")
