@@ -58,6 +58,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/discover"
 	"github.com/trellis-p2p/trellis/dnsdisc"
 	"github.com/trellis-p2p/trellis/enode"
@@ -197,7 +198,10 @@ func New(cfg Config) (_ *Node, err error) {
 		p.TrustedNodes = append(p.TrustedNodes, trusted...)
 		dbPath = filepath.Join(cfg.DataDir, NodeDBFile)
 	} else if p.PrivateKey == nil {
-		return nil, errors.New("node: no data directory and no private key")
+		// An ephemeral node, as go-ethereum makes without a data directory.
+		if p.PrivateKey, err = crypto.GenerateKey(); err != nil {
+			return nil, fmt.Errorf("node: generating an ephemeral key: %w", err)
+		}
 	}
 	if n.db, err = nodedb.Open(dbPath); err != nil {
 		return nil, fmt.Errorf("cannot open node database: %w", err)

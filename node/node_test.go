@@ -432,8 +432,20 @@ func TestMetricsTraffic(t *testing.T) {
 }
 
 func TestEphemeral(t *testing.T) {
-	if _, err := New(Config{}); err == nil {
-		t.Fatal("no datadir and no key accepted")
+	// Without a data directory or a key, a node gets a fresh key each time,
+	// as go-ethereum's ephemeral nodes do.
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatalf("ephemeral node: %v", err)
+	}
+	defer a.Close()
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatalf("second ephemeral node: %v", err)
+	}
+	defer b.Close()
+	if a.Server().PrivateKey == nil || a.Server().PrivateKey.Key.Equals(&b.Server().PrivateKey.Key) {
+		t.Fatal("ephemeral nodes should each get a fresh key")
 	}
 	key, _ := crypto.GenerateKey()
 	cfg := testConfig(t, "")
