@@ -69,7 +69,7 @@ func startPeer(t testing.TB, protos []Protocol, remoteCaps []Cap, events *Feed[*
 	node := enode.NewV4(rkey.PubKey(), netip.MustParseAddr("10.0.0.2"), 30303, 30303)
 	h := &hello{Version: 5, Name: "remote", Caps: remoteCaps, ID: crypto.MarshalPubkey(rkey.PubKey())[1:]}
 	m := NewCounterMetrics()
-	p := newPeer(lfd, local, node, h, inboundConn, protos, testLogger, &peerHooks{metrics: m, events: events})
+	p := newPeer(lfd, local, node.ID(), node, rkey.PubKey(), h, inboundConn, protos, testLogger, &peerHooks{metrics: m, events: events})
 	ph := &peerHarness{t: t, peer: p, rfd: rfd, remote: remote, done: make(chan peerResult, 1), metrics: m}
 	go func() {
 		rr, err := p.run()

@@ -26,8 +26,9 @@ type PeerInfo struct {
 // Info returns a summary of the peer. Protocols without a PeerInfo function
 // report "unknown"; those whose PeerInfo returns nil report "handshake".
 func (p *Peer) Info() *PeerInfo {
+	node := p.Node()
 	info := &PeerInfo{
-		Enode:     p.node.URLv4(),
+		Enode:     node.URLv4(),
 		ID:        p.ID().String(),
 		Name:      p.Fullname(),
 		Caps:      make([]string, 0, len(p.caps)),
@@ -36,8 +37,8 @@ func (p *Peer) Info() *PeerInfo {
 	for _, c := range p.caps {
 		info.Caps = append(info.Caps, c.String())
 	}
-	if p.node.Seq() > 0 {
-		info.ENR = p.node.String()
+	if node.Seq() > 0 {
+		info.ENR = node.String()
 	}
 	info.Network.LocalAddress = addrString(p.LocalAddr())
 	info.Network.RemoteAddress = addrString(p.RemoteAddr())

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/enr"
 )
@@ -68,12 +69,17 @@ func (f connFlag) String() string {
 // goroutines; writes from any goroutine are serialised by wmu. The first call
 // to end decides how the connection ends; everything after observes closing.
 type Peer struct {
-	fd    net.Conn // for addresses and deadlines
-	conn  msgConn
-	node  *enode.Node
-	name  string
-	caps  []Cap
-	flags atomic.Int32 // connFlag; trusted can change while running
+	fd   net.Conn // for addresses and deadlines
+	conn msgConn
+	id   enode.ID
+	// node is the remote node. For inbound connections it is made from
+	// remoteKey and the remote address on the first Node call: an idle
+	// peer then never holds a record, which is most of a node's memory.
+	node      atomic.Pointer[enode.Node]
+	remoteKey *crypto.PublicKey
+	name      string
+	caps      []Cap
+	flags     atomic.Int32 // connFlag; trusted can change while running
 
 	running []*protoRW // sorted by offset
 	created time.Time
@@ -123,17 +129,22 @@ type peerEnd struct {
 	remote bool // the remote sent Disconnect
 }
 
-func newPeer(fd net.Conn, conn msgConn, node *enode.Node, h *hello, flags connFlag, protos []Protocol, log *slog.Logger, hooks *peerHooks) *Peer {
+// newPeer makes a peer of a connection that passed both handshakes. node is
+// the dialed node, or nil for an inbound connection, whose node is made on
+// demand from remoteKey.
+func newPeer(fd net.Conn, conn msgConn, id enode.ID, node *enode.Node, remoteKey *crypto.PublicKey, h *hello, flags connFlag, protos []Protocol, log *slog.Logger, hooks *peerHooks) *Peer {
 	p := &Peer{
-		fd:      fd,
-		conn:    conn,
-		node:    node,
-		name:    h.Name,
-		caps:    h.Caps,
-		created: time.Now(),
-		hooks:   hooks,
-		closing: make(chan struct{}),
+		fd:        fd,
+		conn:      conn,
+		id:        id,
+		remoteKey: remoteKey,
+		name:      h.Name,
+		caps:      h.Caps,
+		created:   time.Now(),
+		hooks:     hooks,
+		closing:   make(chan struct{}),
 	}
+	p.node.Store(node)
 	p.wmu.lock = make(chan struct{}, 1)
 	p.flags.Store(int32(flags))
 	p.srvLog = log
@@ -147,12 +158,13 @@ func newPeer(fd net.Conn, conn msgConn, node *enode.Node, h *hello, flags connFl
 // protocol code that inspects peers. Disconnect on it does nothing.
 func NewPeer(id enode.ID, name string, caps []Cap) *Peer {
 	p := &Peer{
-		node:    enode.SignNull(new(enr.Record), id),
+		id:      id,
 		name:    name,
 		caps:    caps,
 		created: time.Now(),
 		closing: make(chan struct{}),
 	}
+	p.node.Store(enode.SignNull(new(enr.Record), id))
 	for _, c := range caps {
 		proto := &Protocol{Name: c.Name, Version: c.Version}
 		p.running = append(p.running, &protoRW{Protocol: proto, peer: p})
@@ -161,11 +173,21 @@ func NewPeer(id enode.ID, name string, caps []Cap) *Peer {
 }
 
 // ID returns the node ID of the remote node.
-func (p *Peer) ID() enode.ID { return p.node.ID() }
+func (p *Peer) ID() enode.ID { return p.id }
 
 // Node returns the remote node: the dialed node for outbound connections, a
-// node made from the handshake key and address for inbound ones.
-func (p *Peer) Node() *enode.Node { return p.node }
+// node made from the handshake key and address for inbound ones. Every
+// call returns the same node.
+func (p *Peer) Node() *enode.Node {
+	if n := p.node.Load(); n != nil {
+		return n
+	}
+	n := inboundNode(p.remoteKey, p.fd.RemoteAddr())
+	if !p.node.CompareAndSwap(nil, n) {
+		return p.node.Load()
+	}
+	return n
+}
 
 // Name returns the client name the peer announced, cut to 20 characters.
 func (p *Peer) Name() string {

@@ -255,16 +255,12 @@ func (srv *Server) handshake(fd net.Conn, flags connFlag, dest *enode.Node) (*ha
 		closeWithReason(fd, conn, DiscUnexpectedIdentity)
 		return nil, DiscUnexpectedIdentity
 	}
-	node := dest
-	if node == nil {
-		addr, _ := fd.RemoteAddr().(*net.TCPAddr)
-		ip, port := netutil.AddrIP(fd.RemoteAddr()), 0
-		if addr != nil {
-			port = addr.Port
-		}
-		node = enode.NewV4(remote, ip, port, port)
+	var id enode.ID
+	if dest != nil {
+		id = dest.ID()
+	} else {
+		id = enode.PubkeyToIDV4(remote)
 	}
-	id := node.ID()
 
 	// Refuse early, before the Hello exchange, when the limits are already
 	// reached. The loop checks again at the end.
@@ -287,7 +283,7 @@ func (srv *Server) handshake(fd net.Conn, flags connFlag, dest *enode.Node) (*ha
 		return nil, err
 	}
 	fd.SetDeadline(time.Time{})
-	return &handshakeDone{fd: fd, conn: conn, node: node, hello: h, flags: flags}, nil
+	return &handshakeDone{fd: fd, conn: conn, id: id, node: dest, remote: remote, hello: h, flags: flags}, nil
 }
 
 // protoHandshake exchanges Hello messages (rlpx.md "Hello (0x00)").
@@ -359,4 +355,15 @@ func closeWithReason(fd net.Conn, conn msgConn, r DiscReason) {
 		}
 	}
 	conn.Close()
+}
+
+// inboundNode is the node of an inbound peer: its handshake key and the
+// address it connected from, with that port as both TCP and UDP port, as
+// the remote's listening port is unknown.
+func inboundNode(key *crypto.PublicKey, ra net.Addr) *enode.Node {
+	port := 0
+	if addr, ok := ra.(*net.TCPAddr); ok {
+		port = addr.Port
+	}
+	return enode.NewV4(key, netutil.AddrIP(ra), port, port)
 }

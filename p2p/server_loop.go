@@ -3,6 +3,7 @@ package p2p
 import (
 	"net"
 
+	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
 )
 
@@ -45,16 +46,18 @@ func (srv *Server) loop() {
 // handshakeDone is a connection that passed both handshakes, on its way to
 // the loop.
 type handshakeDone struct {
-	fd    net.Conn
-	conn  msgConn
-	node  *enode.Node
-	hello *hello
-	flags connFlag
+	fd     net.Conn
+	conn   msgConn
+	id     enode.ID
+	node   *enode.Node // the dialed node; nil for inbound connections
+	remote *crypto.PublicKey
+	hello  *hello
+	flags  connFlag
 }
 
 // addPeer runs on the loop: the final admission checks, then the peer starts.
 func (srv *Server) addPeer(c *handshakeDone) {
-	id := c.node.ID()
+	id := c.id
 	srv.state.Lock()
 	if srv.state.trusted[id] {
 		c.flags |= trustedConn
@@ -63,7 +66,7 @@ func (srv *Server) addPeer(c *handshakeDone) {
 	var p *Peer
 	var prevDrop chan struct{}
 	if err == nil {
-		p = newPeer(c.fd, c.conn, c.node, c.hello, c.flags, srv.cfg.Protocols, srv.log, &srv.hooks)
+		p = newPeer(c.fd, c.conn, c.id, c.node, c.remote, c.hello, c.flags, srv.cfg.Protocols, srv.log, &srv.hooks)
 		p.done = make(chan struct{})
 		srv.state.peers[id] = p
 		if c.flags&inboundConn != 0 {

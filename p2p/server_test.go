@@ -94,6 +94,20 @@ func TestServerConnect(t *testing.T) {
 		if pb[0].Fullname() != "test/10.0.0.1" || pb[0].RemoteAddr().String()[:9] != "10.0.0.1:" {
 			t.Fatalf("B sees %q at %v", pb[0].Fullname(), pb[0].RemoteAddr())
 		}
+		// A's peer is the node it dialed. B's is made on demand from the
+		// handshake key and the remote address, once.
+		if pa[0].Node() != b.Self() {
+			t.Fatal("A's peer is not the dialed node")
+		}
+		bn := pb[0].Node()
+		ra := netip.MustParseAddrPort(pb[0].RemoteAddr().String())
+		if bn.ID() != a.Self().ID() || !bn.Pubkey().IsEqual(a.Self().Pubkey()) ||
+			bn.IPAddr() != ra.Addr() || bn.TCP() != int(ra.Port()) || bn.UDP() != int(ra.Port()) {
+			t.Fatalf("B's peer node is %v, remote address %v", bn, ra)
+		}
+		if pb[0].Node() != bn || pb[0].Info().Enode != bn.URLv4() {
+			t.Fatal("B's peer node changed between calls")
+		}
 
 		// Stopping B disconnects A with DiscQuitting.
 		b.Stop()
