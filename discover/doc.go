@@ -55,9 +55,10 @@
 // pinged soon (the fast list, which speeds up when many arrive at once),
 // proven ones every few seconds at random (the slow list); a failed check
 // divides the entry's score by three and removes it at zero. A refresh (a
-// lookup for the own ID and three more) runs at start, every 15 to 30
-// minutes, and sooner while refreshes keep finding nodes; its extra lookups
-// go towards entries of buckets that are not full, else to random targets.
+// lookup for the own ID and three more) runs at start and every 15 to 30
+// minutes; when the table has grown since the last one, the next ones come
+// after 10s, 20s, 40s, ... Its extra lookups go towards entries of buckets
+// that are not full, else to random targets.
 // The table starts from up to 30 nodes of the node database that answered
 // in the last five days, plus the bootnodes, and stores nodes (with their
 // records) once they have passed a check.

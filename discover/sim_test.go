@@ -238,6 +238,21 @@ func runSimulation(t *testing.T, p simParams) {
 				packets = append(packets, r.packets)
 			}
 		}
+		// Packets per lookup, counted at the looker's socket, from
+		// lookups run one at a time so that the socket sees little else.
+		var seqPackets []int
+		for j := range 100 {
+			var key v4wire.Pubkey
+			rand.Read(key[:])
+			n := sim[j*7919%nodes]
+			s0, r0 := n.conn.Counts()
+			n.l.newLookup(context.Background(), key).run()
+			s1, r1 := n.conn.Counts()
+			seqPackets = append(seqPackets, int(s1-s0+r1-r0))
+		}
+		t.Logf("100 lookups run one at a time: packets at the looker's socket per lookup mean %.1f median %d max %d",
+			mean(seqPackets), median(seqPackets), slices.Max(seqPackets))
+
 		ratio := float64(exact) / float64(lookups)
 		t.Logf("%d lookups: %d (%.1f%%) returned the true %d closest; findnode queries per lookup mean %.1f median %d max %d; packets per lookup (looker's socket, sent+received) mean %.1f median %d",
 			lookups, exact, 100*ratio, bucketSize, mean(queries), median(queries), slices.Max(queries), mean(packets), median(packets))

@@ -48,8 +48,8 @@ const (
 	// lookups: towards nodes of buckets that are not full, then for random
 	// targets.
 	refreshLookups = 3
-	// After a refresh that added nodes, the next comes this soon, then
-	// twice as late each time, while refreshes keep adding nodes.
+	// When the table has grown since the last refresh, the next comes this
+	// soon, then twice as late each time until the normal interval.
 	firstGrowingRefresh = 10 * time.Second
 )
 
@@ -108,7 +108,7 @@ type table struct {
 	refreshDone    chan struct{} // non-nil while a refresh runs
 	refreshWaiters []chan struct{}
 	refreshSize    int           // table size when the last refresh ended
-	growingRefresh time.Duration // wait after a refresh that added nodes, see refreshFinished
+	growingRefresh time.Duration // wait in a sequence of quick refreshes, see refreshFinished
 	nextRefresh    time.Time
 	sizeWaiters    []sizeWaiter
 }
@@ -299,25 +299,28 @@ func (tab *table) refreshFinished() {
 	}
 	tab.refreshWaiters = nil
 
+	half := tab.cfg.RefreshInterval / 2
 	// If the table grew since the last refresh (through this one, or
 	// through nodes that contacted us), the network around us is not
 	// covered yet: we have just joined, or joined a network that was
-	// still small. Refresh again soon, backing off, rather than in half an
-	// hour. go-ethereum waits the full interval; with continuous dialer
-	// lookups it fills its table anyway, but a node that only does
-	// discovery would stay thin. The backoff reaches the normal interval
-	// after seven growing refreshes.
-	half := tab.cfg.RefreshInterval / 2
+	// still small, or lost nodes. Then refresh again after 10s, 20s, 40s,
+	// ... until the normal interval is reached, growing or not: nodes that
+	// join near us later are found by the later refreshes. go-ethereum
+	// always waits the normal interval; with continuous dialer lookups it
+	// fills its table anyway, but a node that only does discovery would
+	// stay thin for half an hour.
 	wait := half + time.Duration(tab.rand.Int64N(int64(half)+1))
-	if size := tab.lenLocked(); size > tab.refreshSize {
-		if tab.growingRefresh == 0 {
-			tab.growingRefresh = firstGrowingRefresh
-		} else if tab.growingRefresh < wait {
-			tab.growingRefresh *= 2
-		}
-		wait = min(wait, tab.growingRefresh)
-	} else {
+	switch {
+	case tab.growingRefresh > 0:
+		tab.growingRefresh *= 2
+	case tab.lenLocked() > tab.refreshSize:
+		tab.growingRefresh = firstGrowingRefresh
+	}
+	if tab.growingRefresh >= wait {
 		tab.growingRefresh = 0
+	}
+	if tab.growingRefresh > 0 {
+		wait = tab.growingRefresh
 	}
 	tab.refreshSize = tab.lenLocked()
 	tab.nextRefresh = tab.cfg.Clock.Now().Add(wait)
