@@ -26,8 +26,8 @@ import (
 // between), so it is remembered instead of recomputed: three digests per
 // frame instead of four.
 type macState struct {
-	k     keccak.State
-	block cipher.Block // AES-256(mac-secret)
+	k     keccak.Absorber // half a keccak.State: an idle connection keeps two
+	block cipher.Block    // AES-256(mac-secret)
 	// foreign, when set, replaces k: a Keccak-256 passed to
 	// InitWithSecrets whose state cannot be copied into ours.
 	foreign hash.Hash
@@ -38,7 +38,7 @@ type macState struct {
 }
 
 func (m *macState) init(block cipher.Block, k *keccak.State, foreign hash.Hash) {
-	m.k = *k
+	m.k.Set(k)
 	m.foreign = foreign
 	m.block = block
 	m.lastValid = false
