@@ -64,24 +64,35 @@ func startDiscNode(t *testing.T, i int, boot *enode.Node) *enode.Node {
 	return srv.Self()
 }
 
-func TestCrawlCommand(t *testing.T) {
+func TestCrawlCommand(t *testing.T) { testCrawlCommand(t, 4, "2s") }
+
+// TestCrawlCommand100 is the acceptance run: all of a 100-node network.
+func TestCrawlCommand100(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100-node network is slow on a loaded machine")
+	}
+	testCrawlCommand(t, 100, "15s")
+}
+
+func testCrawlCommand(t *testing.T, n int, idle string) {
 	boot := startDiscNode(t, 0, nil)
 	want := map[string]bool{boot.ID().String(): true}
-	for i := 1; i < 4; i++ {
+	for i := 1; i < n; i++ {
 		want[startDiscNode(t, i, boot).ID().String()] = true
 	}
 	out := filepath.Join(t.TempDir(), "nodes.json")
-	code, stdout, stderr := trellis(t, "crawl", "--bootnodes", boot.String(), "--listen", "127.0.0.1:0", "--idle", "2s", "--timeout", "60s", "--out", out)
+	code, stdout, stderr := trellis(t, "crawl", "--bootnodes", boot.String(), "--listen", "127.0.0.1:0", "--idle", idle, "--timeout", "3m", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
+	t.Logf("stderr:\n%s", stderr)
 	t.Logf("stdout:\n%s", stdout)
-	for _, s := range []string{"nodes: 4, records: 4, hellos: 4, dial errors: 0", "crawltest", "tst/1"} {
+	for _, s := range []string{fmt.Sprintf("nodes: %d, records: %d, hellos: %d, dial errors: 0", n, n, n), "crawltest", "tst/1"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("census lacks %q", s)
 		}
 	}
-	if !strings.Contains(stderr, "crawl: wrote 4 nodes to "+out) {
+	if !strings.Contains(stderr, fmt.Sprintf("crawl: wrote %d nodes to %s", n, out)) {
 		t.Errorf("stderr lacks the progress lines:\n%s", stderr)
 	}
 	data, err := os.ReadFile(out)
