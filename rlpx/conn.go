@@ -50,7 +50,8 @@ type Conn struct {
 	rd struct {
 		fr    frameReader
 		buf   readBuffer
-		dbuf  []byte // snappy output
+		dbuf  []byte   // snappy output
+		tiny  [16]byte // snappy output up to 16 bytes; fits Conn's size class
 		limit int
 		err   error
 	}
@@ -159,6 +160,12 @@ func (c *Conn) ReadMsg() (code uint64, data []byte, wireSize int, err error) {
 		rd.dbuf = nil
 	}
 
+	// Read ahead no further than the largest frame the limit lets in: a
+	// connection reading a Hello (at most 2 KiB) needs no 64 KiB buffer,
+	// which would be one more allocation per connection set-up.
+	limit := c.frameLimit()
+	rd.buf.min = min(readAheadSize, frameWireLen(limit))
+
 	// An error while waiting for a header has consumed nothing, so the
 	// caller may retry (after a timeout, say). Past this point it cannot.
 	if err := rd.buf.fill(c.conn, headerLen+macLen); err != nil {
@@ -168,7 +175,7 @@ func (c *Conn) ReadMsg() (code uint64, data []byte, wireSize int, err error) {
 	if err != nil {
 		return 0, nil, 0, c.readFailed(err)
 	}
-	if limit := c.frameLimit(); fsize == 0 || fsize > limit {
+	if fsize == 0 || fsize > limit {
 		return 0, nil, 0, c.readFailed(&SizeError{Err: ErrFrameSize, What: "frame-size", Size: uint64(fsize), Limit: uint64(limit)})
 	}
 	bodyLen := paddedLen(fsize) + macLen
@@ -224,11 +231,18 @@ func (c *Conn) decompress(p []byte) ([]byte, error) {
 	if n > c.rd.limit {
 		return nil, &SizeError{Err: ErrMessageSize, What: "snappy decoded length", Size: uint64(n), Limit: uint64(c.rd.limit)}
 	}
-	if cap(c.rd.dbuf) < n {
+	dst := c.rd.dbuf
+	if n <= len(c.rd.tiny) {
+		// Ping, Pong and Disconnect need no buffer from the pool, which
+		// allocates 64 KiB when empty and never gets a buffer back from
+		// the Disconnect that ends a connection.
+		dst = c.rd.tiny[:]
+	} else if cap(dst) < n {
 		putScratch(c.rd.dbuf)
 		c.rd.dbuf = getScratch(n)
+		dst = c.rd.dbuf
 	}
-	out, err := snappy.Decode(c.rd.dbuf[:cap(c.rd.dbuf)], p)
+	out, err := snappy.Decode(dst[:cap(dst)], p)
 	if err != nil {
 		return nil, errors.Join(ErrSnappy, err)
 	}

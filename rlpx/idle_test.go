@@ -136,3 +136,37 @@ func TestIdleMemoryPerConn(t *testing.T) {
 		t.Errorf("an idle connection pair costs %d bytes of heap, want at most 16 KiB", perPair)
 	}
 }
+
+// TestSmallReadsTakeNoPoolBuffer checks the two reads of every connection
+// set-up that used to take a 64 KiB pooled buffer: a message read under a
+// small read limit (the Hello) gets a buffer sized to the limit, and a
+// snappy payload of at most 16 bytes (Ping, Pong, Disconnect) decodes
+// without a buffer.
+func TestSmallReadsTakeNoPoolBuffer(t *testing.T) {
+	a, b := tcpPair(t)
+	ca, cb := handshakePair(t, a, b)
+	defer ca.Close()
+	defer cb.Close()
+
+	const limit = 2 << 10
+	cb.SetReadLimit(limit)
+	exchange(t, ca, cb, 0, make([]byte, 1500))
+	if n, _ := cb.retainedBuffers(); n == 0 || n > frameWireLen(cb.frameLimit()) {
+		t.Fatalf("under a %d-byte limit, the read took a %d-byte buffer", limit, n)
+	}
+	cb.SetReadLimit(0)
+
+	ca.SetSnappy(true)
+	cb.SetSnappy(true)
+	waitIdle(t, cb)
+	for _, size := range []int{0, 1, 16} {
+		exchange(t, ca, cb, 2, testPayload(rand.New(rand.NewPCG(1, 2)), size, false))
+		if cap(cb.rd.dbuf) != 0 {
+			t.Fatalf("a %d-byte snappy message took a %d-byte buffer", size, cap(cb.rd.dbuf))
+		}
+	}
+	exchange(t, ca, cb, 2, make([]byte, 17))
+	if cap(cb.rd.dbuf) == 0 {
+		t.Fatal("a 17-byte snappy message was decoded without a buffer")
+	}
+}
