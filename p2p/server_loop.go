@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"context"
+	"log/slog"
 	"net"
 
 	"github.com/trellis-p2p/trellis/crypto"
@@ -90,7 +92,9 @@ func (srv *Server) addPeer(c *handshakeDone) {
 		}()
 		return
 	}
-	srv.log.Debug("Adding p2p peer", "peercount", srv.PeerCount(), "id", id.TerminalString(), "conn", c.flags, "addr", c.fd.RemoteAddr(), "name", p.Name())
+	if srv.debugEnabled() {
+		srv.log.Debug("Adding p2p peer", "peercount", srv.PeerCount(), "id", id.TerminalString(), "conn", c.flags, "addr", c.fd.RemoteAddr(), "name", p.Name())
+	}
 	srv.cfg.Metrics.PeerAdded(inbound)
 	if srv.dialer != nil {
 		srv.dialer.peerAdded(id, c.flags)
@@ -128,19 +132,36 @@ func (srv *Server) checkLocked(id enode.ID, flags connFlag) error {
 // runPeer is the goroutine of a peer: it reads the connection until the peer
 // ends, then removes the peer on the loop. prevDrop, if not nil, is closed
 // when the drop event of an earlier connection to the same node is out.
+//
+// The work before and after run is in other functions, so that this frame,
+// which stays on the stack under the read loop for the peer's lifetime, is
+// small: a goroutine's stack keeps the size its deepest call needed.
 func (srv *Server) runPeer(p *Peer, prevDrop chan struct{}) {
 	defer srv.peerWG.Done()
 	if prevDrop != nil {
 		<-prevDrop
 	}
-	srv.feed.Send(&PeerEvent{
-		Type:          PeerEventTypeAdd,
+	srv.sendPeerEvent(p, PeerEventTypeAdd, nil)
+	remoteRequested, err := p.run()
+	srv.peerEnded(p, remoteRequested, err)
+}
+
+// sendPeerEvent announces an added or dropped peer.
+func (srv *Server) sendPeerEvent(p *Peer, typ PeerEventType, err error) {
+	ev := &PeerEvent{
+		Type:          typ,
 		Peer:          p.ID(),
 		LocalAddress:  p.LocalAddr().String(),
 		RemoteAddress: p.RemoteAddr().String(),
-	})
-	remoteRequested, err := p.run()
+	}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	srv.feed.Send(ev)
+}
 
+// peerEnded removes a peer whose run returned, then announces the drop.
+func (srv *Server) peerEnded(p *Peer, remoteRequested bool, err error) {
 	// Remove on the loop before announcing the drop, so that a subscriber
 	// never finds a dropped peer in Peers().
 	removed := make(chan struct{})
@@ -149,14 +170,10 @@ func (srv *Server) runPeer(p *Peer, prevDrop chan struct{}) {
 		close(removed)
 	})
 	<-removed
-	srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)
-	srv.feed.Send(&PeerEvent{
-		Type:          PeerEventTypeDrop,
-		Peer:          p.ID(),
-		Error:         err.Error(),
-		LocalAddress:  p.LocalAddr().String(),
-		RemoteAddress: p.RemoteAddr().String(),
-	})
+	if srv.debugEnabled() {
+		srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)
+	}
+	srv.sendPeerEvent(p, PeerEventTypeDrop, err)
 	close(p.done)
 	srv.inbox.post(func() {
 		srv.state.Lock()
@@ -165,6 +182,14 @@ func (srv *Server) runPeer(p *Peer, prevDrop chan struct{}) {
 		}
 		srv.state.Unlock()
 	})
+}
+
+// debugEnabled reports whether debug logging is on. The per-connection
+// debug lines check it first: their arguments (a peer count under the
+// state lock, interface conversions) cost time and allocations even when
+// the handler drops the record.
+func (srv *Server) debugEnabled() bool {
+	return srv.log.Enabled(context.Background(), slog.LevelDebug)
 }
 
 func (srv *Server) removePeer(p *Peer) {
