@@ -130,9 +130,9 @@ func DialHello(ctx context.Context, n *enode.Node, key *crypto.PrivateKey, name 
 	default:
 		return nil, &StageError{"hello", addr, fmt.Errorf("expected Hello (code 0x00), got message code %#x", code)}
 	}
-	h := new(Hello)
-	if err := rlp.DecodeBytes(data, h); err != nil {
-		return nil, &StageError{"hello", addr, fmt.Errorf("malformed Hello %x: %w", data, err)}
+	h, err := DecodeHello(data)
+	if err != nil {
+		return nil, &StageError{"hello", addr, err}
 	}
 	res.Handshake = time.Since(start)
 	res.Hello = h
@@ -144,6 +144,19 @@ func DialHello(ctx context.Context, n *enode.Node, key *crypto.PrivateKey, name 
 	fd.SetWriteDeadline(time.Now().Add(time.Second))
 	conn.WriteMsg(discCode, []byte{0xc1, 0x80}) // [DiscRequested]
 	return res, nil
+}
+
+// ErrMalformedHello reports a Hello payload that does not decode.
+var ErrMalformedHello = errors.New("crawl: malformed Hello")
+
+// DecodeHello decodes a Hello payload (rlpx.md "Hello (0x00)"). The caller
+// bounds its size (maxHelloSize on the wire).
+func DecodeHello(data []byte) (*Hello, error) {
+	h := new(Hello)
+	if err := rlp.DecodeBytes(data, h); err != nil {
+		return nil, fmt.Errorf("%w %.64x: %w", ErrMalformedHello, data, err)
+	}
+	return h, nil
 }
 
 // DecodeDiscReason reads a Disconnect payload: [reason], as rlpx.md says, or
