@@ -80,6 +80,9 @@ type Peer struct {
 	name      string
 	caps      []Cap
 	flags     atomic.Int32 // connFlag; trusted can change while running
+	// pongPending is here, after flags, to fill what would be padding: the
+	// Peer of every idle peer stays in a smaller size class.
+	pongPending atomic.Bool
 
 	running []*protoRW // sorted by offset
 	created time.Time
@@ -110,9 +113,8 @@ type Peer struct {
 		sync.Mutex
 		stopped bool
 	}
-	auxWG       sync.WaitGroup
-	pingTimer   *time.Timer
-	pongPending atomic.Bool
+	auxWG     sync.WaitGroup
+	pingTimer *time.Timer
 }
 
 // peerHooks is what a peer reports to its server.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/trellis-p2p/trellis/enode"
 )
@@ -320,5 +321,16 @@ func TestPeerConcurrentWrites(t *testing.T) {
 			t.Fatalf("writer %d: message %d arrived before %d", v.W, v.I, next[v.W])
 		}
 		next[v.W]++
+	}
+}
+
+// Every connected peer holds a Peer for its lifetime; this keeps it in the
+// 352-byte size class on 64-bit platforms (see the field order in Peer).
+func TestPeerSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes checked on 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(Peer{}); n > 352 {
+		t.Fatalf("Peer is %d bytes, budget 352", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // retainedBuffers returns the bytes of buffer c keeps beyond its inline
@@ -168,5 +169,17 @@ func TestSmallReadsTakeNoPoolBuffer(t *testing.T) {
 	exchange(t, ca, cb, 2, make([]byte, 17))
 	if cap(cb.rd.dbuf) == 0 {
 		t.Fatal("a 17-byte snappy message was decoded without a buffer")
+	}
+}
+
+// Every connection holds a Conn for its lifetime; this keeps it in the
+// 1 KiB size class on 64-bit platforms (keccak.Absorber MACs, no padding
+// between the read and write sides).
+func TestConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes checked on 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(Conn{}); n > 1024 {
+		t.Fatalf("Conn is %d bytes, budget 1024", n)
 	}
 }
