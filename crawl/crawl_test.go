@@ -240,3 +240,22 @@ func TestClientName(t *testing.T) {
 		}
 	}
 }
+
+func TestCrawlContextEnds(t *testing.T) {
+	// With a walk that would never end by itself, the context ends the
+	// crawl, which returns what it found so far.
+	tn := startTestNet(t, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := Run(ctx, Config{Bootnodes: tn.nodes[:1], ListenAddr: "127.0.0.1:0", IdleTime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("crawl took %v after its context ended", d)
+	}
+	if len(res.Nodes) == 0 || res.Finished.Before(res.Started) {
+		t.Errorf("result: %d nodes, %v to %v", len(res.Nodes), res.Started, res.Finished)
+	}
+}
