@@ -27,6 +27,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
@@ -45,7 +46,11 @@ const (
 	DefaultName        = "trellis/crawl"
 	DefaultListenAddr  = "0.0.0.0:0"
 	progressEvery      = 2 * time.Second
-	maxNodes           = 1 << 20 // bound on the node set, which remote nodes feed
+	// idlePause spaces the lookups of a walk that has stopped finding
+	// nodes: on a small or local network lookups return in a millisecond,
+	// and spinning through them for IdleTime would only burn CPU.
+	idlePause = 50 * time.Millisecond
+	maxNodes  = 1 << 20 // bound on the node set, which remote nodes feed
 )
 
 // ErrConfig reports an invalid Config.
@@ -209,6 +214,7 @@ type crawler struct {
 	cfg   Config
 	disc  *discover.UDPv4
 	nodes map[enode.ID]*Node // owned by run
+	idle  atomic.Bool        // IdleLookups lookups in a row found nothing new; set by run
 }
 
 func (c *crawler) run(ctx context.Context) *Result {
@@ -293,6 +299,7 @@ func (c *crawler) run(ctx context.Context) *Result {
 				walking = false
 				stopWalk()
 			}
+			c.idle.Store(idle >= c.cfg.IdleLookups)
 		case r := <-probed:
 			probing--
 			c.record(r)
@@ -333,7 +340,17 @@ func (c *crawler) run(ctx context.Context) *Result {
 // lookupLoop runs random lookups and reports their results, with the
 // listener's table, until ctx ends.
 func (c *crawler) lookupLoop(ctx context.Context, found chan<- []*enode.Node) {
+	pause := time.NewTimer(0)
+	defer pause.Stop()
 	for ctx.Err() == nil {
+		if c.idle.Load() {
+			pause.Reset(idlePause)
+			select {
+			case <-pause.C:
+			case <-ctx.Done():
+				return
+			}
+		}
 		key, err := crypto.GenerateKey()
 		if err != nil {
 			return
