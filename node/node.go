@@ -107,6 +107,10 @@ type Config struct {
 	Bootnodes []*enode.Node
 	// DNSDiscovery are enrtree:// URLs (EIP-1459) whose nodes are dialed.
 	DNSDiscovery []string
+	// DNSServer, if set, is the "ip:port" of the DNS server that DNS
+	// discovery queries instead of the system resolver: for private trees
+	// served by a local name server, and for tests.
+	DNSServer string
 
 	// NAT, if set, keeps the p2p and discovery ports mapped on the gateway
 	// and the record's IP and ports in step with it.
@@ -394,7 +398,15 @@ func (n *Node) startP2P() error {
 		sources = append(sources, disc.RandomNodes())
 	}
 	if len(n.cfg.DNSDiscovery) > 0 {
-		client := dnsdisc.NewClient(dnsdisc.Config{Log: n.log.With("module", "dnsdisc")})
+		dc := dnsdisc.Config{Log: n.log.With("module", "dnsdisc")}
+		if n.cfg.DNSServer != "" {
+			r, err := dnsdisc.NewServerResolver(n.cfg.DNSServer)
+			if err != nil {
+				return err
+			}
+			dc.Resolver = r
+		}
+		client := dnsdisc.NewClient(dc)
 		it, err := client.NewIterator(n.cfg.DNSDiscovery...)
 		if err != nil {
 			return fmt.Errorf("invalid DNS discovery URL: %w", err)

@@ -33,6 +33,7 @@ type nodeFlags struct {
 	discPort                               string
 	noDiscover, discV4, discV5             bool
 	bootnodes, dnsDisc, netrestrict, nat   string
+	dnsServer                              string
 	http, ws, metrics                      bool
 	httpAddr, wsAddr, metricsAddr          string
 	httpPort, wsPort, metricsPort          int
@@ -62,6 +63,7 @@ func init() {
 			fs.BoolVar(&f.discV5, "discovery.v5", false, "run discv5 discovery (not implemented yet)")
 			fs.StringVar(&f.bootnodes, "bootnodes", "", "comma-separated enode URLs or ENRs that seed discovery")
 			fs.StringVar(&f.dnsDisc, "discovery.dns", "", "comma-separated enrtree:// URLs (EIP-1459) whose nodes are dialed")
+			fs.StringVar(&f.dnsServer, "discovery.dns.server", "", "ip:port of the DNS server that --discovery.dns queries (default: the system resolver)")
 			fs.StringVar(&f.netrestrict, "netrestrict", "", "comma-separated CIDR networks: connect only to these")
 			fs.StringVar(&f.nat, "nat", "none", "NAT port mapping: none|any|upnp|pmp|pcp|stun|extip:<IP>. Off by default: \"any\" probes the local gateway (UPnP/SSDP multicast, NAT-PMP, PCP), which a node behind a home router wants and a node on a server or a test machine does not")
 			fs.BoolVar(&f.http, "http", false, "enable the admin JSON-RPC server over HTTP")
@@ -181,6 +183,7 @@ func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 	cfg.VirtualHosts = splitList(f.vhosts)
 	if f.dnsDisc != "" {
 		cfg.DNSDiscovery = splitList(f.dnsDisc)
+		cfg.DNSServer = f.dnsServer
 	}
 	p.NoDiscovery = f.noDiscover
 	if !f.noDiscover && f.discV4 {
