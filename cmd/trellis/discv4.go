@@ -131,6 +131,38 @@ func (n *discv4Node) close() {
 // start opens the socket, the database and the listener. tcp is the TCP port
 // to announce.
 func (o *discv4Options) start(env *cmdEnv, tcp int) (*discv4Node, error) {
+	s, err := o.open(env, tcp)
+	if err != nil {
+		return nil, err
+	}
+	l, err := discover.ListenV4(s.conn, s.ln, s.cfg)
+	if err != nil {
+		s.abort()
+		return nil, err
+	}
+	return &discv4Node{l: l, conn: s.conn, db: s.db}, nil
+}
+
+// discSocket is what a discovery listener (v4, v5 or both) starts on: the
+// socket, the local record and the configuration the flags describe.
+type discSocket struct {
+	conn *net.UDPConn
+	ln   *enode.LocalNode
+	cfg  discover.Config
+	db   *nodedb.DB
+}
+
+// abort releases the socket and database of a listener that did not start.
+func (s *discSocket) abort() {
+	s.conn.Close()
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+// open parses the flags and opens the socket and the database. tcp is the
+// TCP port to announce in the record.
+func (o *discv4Options) open(env *cmdEnv, tcp int) (*discSocket, error) {
 	addr, err := netip.ParseAddrPort(*o.addr)
 	if err != nil {
 		return nil, usageErrorf("invalid --addr %q (want ip:port): %v", *o.addr, err)
@@ -162,7 +194,7 @@ func (o *discv4Options) start(env *cmdEnv, tcp int) (*discv4Node, error) {
 		return nil, err
 	}
 
-	node := new(discv4Node)
+	node := new(discSocket)
 	if *o.nodedb != "" {
 		if node.db, err = nodedb.Open(*o.nodedb); err != nil {
 			return nil, fmt.Errorf("cannot open node database: %w", err)
@@ -192,13 +224,7 @@ func (o *discv4Options) start(env *cmdEnv, tcp int) (*discv4Node, error) {
 	if tcp != 0 {
 		ln.Set(enr.TCP(tcp))
 	}
-	if node.l, err = discover.ListenV4(node.conn, ln, cfg); err != nil {
-		node.conn.Close()
-		if node.db != nil {
-			node.db.Close()
-		}
-		return nil, err
-	}
+	node.ln, node.cfg = ln, cfg
 	return node, nil
 }
 
