@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -32,6 +33,14 @@ const (
 	maxRetryStart = 30 * time.Second
 )
 
+// LifetimeEnv names the environment variable that sets the lifetime of a
+// MapConfig whose Lifetime is zero, in Go's duration syntax ("6s"), at
+// least 2s. It is a test knob: the router tests (scripts/natbed) run the
+// trellis binary, which has no flag for the lifetime, and need renewal
+// cycles of seconds rather than the ten minutes of DefaultLifetime. A
+// value that does not parse makes Map fail rather than be ignored.
+const LifetimeEnv = "TRELLIS_NAT_LIFETIME"
+
 // MapConfig says what Map keeps mapped.
 type MapConfig struct {
 	// TCP and UDP are the local ports to map: the p2p listener and the
@@ -39,7 +48,8 @@ type MapConfig struct {
 	TCP, UDP int
 	// Name labels the mappings. Empty means DefaultName.
 	Name string
-	// Lifetime is asked for each mapping. Zero means DefaultLifetime.
+	// Lifetime is asked for each mapping. Zero means DefaultLifetime, or
+	// the value of the LifetimeEnv environment variable if set.
 	Lifetime time.Duration
 	// CallTimeout bounds each request to the gateway. Zero means
 	// DefaultCallTimeout.
@@ -144,6 +154,13 @@ func Map(n Interface, ln *enode.LocalNode, cfg MapConfig) (*Mapper, error) {
 	}
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = DefaultLifetime
+		if s := os.Getenv(LifetimeEnv); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s=%q: want a duration such as 6s", ErrBadRequest, LifetimeEnv, s)
+			}
+			cfg.Lifetime = d
+		}
 	}
 	if cfg.Lifetime < 2*time.Second {
 		return nil, fmt.Errorf("%w: lifetime %v below 2s", ErrBadRequest, cfg.Lifetime)

@@ -369,3 +369,38 @@ func TestMapBadConfig(t *testing.T) {
 		t.Errorf("nil Interface: %v", err)
 	}
 }
+
+// LifetimeEnv sets the lifetime of a config that leaves it zero, and only
+// of those; a value that does not parse, or is too short, is refused.
+func TestMapLifetimeEnv(t *testing.T) {
+	t.Setenv(nat.LifetimeEnv, "6s")
+	lifetimes := func(cfg nat.MapConfig) time.Duration {
+		t.Helper()
+		gw := nattest.New(extIP)
+		cfg.TCP, cfg.Logger = 30303, quiet
+		m, err := nat.Map(gw, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		for {
+			st, changed := m.Status()
+			if st.Mappings[0].Mapped() {
+				return st.Mappings[0].Lifetime
+			}
+			<-changed
+		}
+	}
+	if l := lifetimes(nat.MapConfig{}); l != 6*time.Second {
+		t.Errorf("with %s=6s: lifetime %v", nat.LifetimeEnv, l)
+	}
+	if l := lifetimes(nat.MapConfig{Lifetime: time.Hour}); l != time.Hour {
+		t.Errorf("with Lifetime set: lifetime %v", l)
+	}
+	for _, bad := range []string{"6", "soon", "1s", "-6s"} {
+		t.Setenv(nat.LifetimeEnv, bad)
+		if _, err := nat.Map(nattest.New(extIP), nil, nat.MapConfig{TCP: 30303, Logger: quiet}); !errors.Is(err, nat.ErrBadRequest) {
+			t.Errorf("%s=%q: %v", nat.LifetimeEnv, bad, err)
+		}
+	}
+}
