@@ -96,6 +96,7 @@ type UDPv4 struct {
 	log   *slog.Logger
 	clock Clock
 	codec codec
+	stats statsCounter
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -147,6 +148,7 @@ func listenV4(c UDPConn, ln *enode.LocalNode, cfg Config, cd codec) (*UDPv4, err
 		addPending: make(chan *pendingReq),
 		gotReply:   make(chan reply),
 	}
+	t.stats.init()
 	if t.db == nil {
 		db, err := nodedb.Open("", nodedb.WithClock(cfg.Clock), nodedb.WithIdentitySchemes(cfg.ValidSchemes))
 		if err != nil {
@@ -194,6 +196,10 @@ func (t *UDPv4) LocalNode() *enode.LocalNode { return t.ln }
 // TableBuckets returns the table's entries, bucket by bucket from the
 // closest distances (bucket 0 holds distances up to 240) to distance 256.
 func (t *UDPv4) TableBuckets() [][]BucketNode { return t.tab.snapshot() }
+
+// Stats returns the packet counters and the table size. Datagrams passed
+// on to Config.Unhandled count as read but not as dropped.
+func (t *UDPv4) Stats() Stats { return t.stats.snapshot(t.tab.len()) }
 
 // Ping sends a Ping to n and waits for the Pong.
 func (t *UDPv4) Ping(ctx context.Context, n *enode.Node) (*v4wire.Pong, error) {

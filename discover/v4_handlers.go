@@ -44,7 +44,9 @@ func (t *UDPv4) readLoop() {
 			return
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		t.stats.read(n)
 		if err := t.handlePacket(rs, from, buf[:n]); err != nil {
+			t.stats.drop()
 			t.log.Debug("Dropped discv4 packet", "addr", from, "err", err)
 		}
 	}
@@ -79,6 +81,7 @@ func (t *UDPv4) handlePacket(rs *readState, from netip.AddrPort, buf []byte) err
 		return err
 	}
 	fromID := fromKey.ID()
+	t.stats.countIn(p.Name())
 	switch p := p.(type) {
 	case *v4wire.Ping:
 		return t.handlePing(rs, from, fromID, fromKey, hash, p, now)

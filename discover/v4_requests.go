@@ -30,7 +30,7 @@ func (t *UDPv4) sendPing(id enode.ID, addr netip.AddrPort) *pendingReq {
 		ok := bytes.Equal(r.(*v4wire.Pong).ReplyTok, hash[:])
 		return ok, ok
 	})
-	t.write(addr, packet)
+	t.write(addr, req.Name(), packet)
 	return p
 }
 
@@ -176,7 +176,7 @@ func (t *UDPv4) requestENR(ctx context.Context, n *enode.Node) (*enode.Node, err
 		ok := bytes.Equal(r.(*v4wire.ENRResponse).ReplyTok, hash[:])
 		return ok, ok
 	})
-	t.write(addr, packet)
+	t.write(addr, req.Name(), packet)
 	if err := t.wait(ctx, p); err != nil {
 		return nil, err
 	}
@@ -241,10 +241,11 @@ func (t *UDPv4) send(addr netip.AddrPort, p v4wire.Packet) {
 		t.log.Warn("Can't encode packet", "packet", p.Name(), "err", err)
 		return
 	}
-	t.write(addr, packet)
+	t.write(addr, p.Name(), packet)
 }
 
-func (t *UDPv4) write(addr netip.AddrPort, packet []byte) {
+func (t *UDPv4) write(addr netip.AddrPort, name string, packet []byte) {
+	t.stats.out(name, len(packet))
 	if _, err := t.conn.WriteToUDPAddrPort(packet, addr); err != nil && t.ctx.Err() == nil {
 		t.log.Debug("UDP write failed", "addr", addr, "err", err)
 	}
