@@ -1,7 +1,8 @@
 // Package natbed tests NAT traversal against a real router: miniupnpd in a
-// network namespace, set up by up.sh (see README.md). The test binary runs
-// itself again inside the namespaces: as the Trellis node behind the NAT
-// (lan) and as the peer on the Internet side (wan).
+// network namespace, set up by up.sh (see README.md). The trellis binary
+// runs inside the namespaces as the node behind the NAT (lan) and as the
+// peer on the Internet side (wan); the test binary runs itself there too,
+// for discv4 questions, helper hosts and access to the nodes' RPC.
 package natbed
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/trellis-p2p/trellis/enode"
+	"github.com/trellis-p2p/trellis/p2p"
 )
 
 // The testbed's fixed addresses (up.sh).
@@ -36,16 +38,14 @@ var (
 const (
 	// nodePort is where the node listens, TCP (RLPx) and UDP (discv4).
 	nodePort = 30303
-	// testLifetime is the mapping lifetime asked in these tests: renewals
-	// come every 3 s instead of every 10 min.
+	// testLifetime is the mapping lifetime asked in these tests (through
+	// nat.LifetimeEnv): renewals come every 3 s instead of every 10 min.
 	testLifetime = 6 * time.Second
 	// eventPrefix marks the children's report lines on stdout.
 	eventPrefix = "NATBED "
 	// Environment of the children.
-	envRole     = "NATBED_ROLE"
-	envSpec     = "NATBED_SPEC"
-	envLifetime = "NATBED_LIFETIME"
-	envENR      = "NATBED_ENR"
+	envRole = "NATBED_ROLE"
+	envENR  = "NATBED_ENR"
 	// envRequire turns the skips for a missing testbed into failures, for
 	// CI machines that are meant to have it.
 	envRequire = "TRELLIS_NATBED_REQUIRE"
@@ -163,22 +163,6 @@ func (tb *testbed) natRules() string {
 	return string(out)
 }
 
-// waitFor polls cond until it holds or timeout passes. The router is
-// another process writing a file, which offers nothing to wait on.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-	return time.Since(start)
-}
-
 // child is a copy of the test binary running in a namespace.
 type child struct {
 	t      *testing.T
@@ -194,15 +178,11 @@ type child struct {
 
 // event is a report line of a child.
 type event struct {
-	Ev      string            `json:"ev"`
-	ENR     string            `json:"enr,omitempty"`
-	Mech    string            `json:"mech,omitempty"`
-	IP      string            `json:"ip,omitempty"`
-	Mapped  map[string]uint16 `json:"mapped,omitempty"` // protocol -> external port, mapped ones only
-	Reboots int               `json:"reboots,omitempty"`
-	Granted int64             `json:"granted,omitempty"` // Unix ns of the oldest grant among the mappings
-	Remote  string            `json:"remote,omitempty"`
-	Detail  string            `json:"detail,omitempty"`
+	Ev     string `json:"ev"`
+	ENR    string `json:"enr,omitempty"`
+	IP     string `json:"ip,omitempty"`
+	Remote string `json:"remote,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // startChild runs the test named test inside namespace ns with role and
@@ -295,13 +275,6 @@ func (c *child) await(timeout time.Duration, what string, match func(event) bool
 	}
 }
 
-// stop asks the child to finish and waits for it.
-func (c *child) stop(timeout time.Duration) {
-	c.t.Helper()
-	c.stdin.Close()
-	c.wait(timeout)
-}
-
 func (c *child) wait(timeout time.Duration) {
 	c.t.Helper()
 	select {
@@ -314,30 +287,49 @@ func (c *child) wait(timeout time.Duration) {
 	}
 }
 
-// TestRouter runs a Trellis node behind the router with each mechanism:
-// the ports get mapped, the record shows the router's address and the
-// mapped ports, a peer on the Internet side connects over RLPx and finds
-// the node with discv4, a router restart loses the mappings and the node
-// restores them within a renewal cycle, and stopping the node deletes them.
+// TestRouter runs the trellis binary behind the router ("trellis node
+// --nat <mechanism>" in lan) with each mechanism: the ports get mapped on
+// the router, the node's record shows the router's address and the mapped
+// ports, another trellis node on the Internet side, which knows it only as
+// its discv4 bootnode, finds it and connects over RLPx through the NAT, a
+// router restart loses the mappings and the node restores them within a
+// renewal cycle, and stopping the node (SIGINT) deletes them.
 func TestRouter(t *testing.T) {
 	requireTestbed(t)
+	bin := buildTrellis(t)
 	for _, spec := range []string{"upnp", "pmp", "pcp", "any"} {
-		t.Run(spec, func(t *testing.T) { routerScenario(t, spec, false) })
+		t.Run(spec, func(t *testing.T) { routerScenario(t, bin, spec, false) })
 	}
 	// Another mapping holds the external port the node asks for: the node
 	// takes the port the router grants instead.
 	for _, spec := range []string{"upnp", "pmp", "pcp"} {
-		t.Run(spec+"/port-taken", func(t *testing.T) { routerScenario(t, spec, true) })
+		t.Run(spec+"/port-taken", func(t *testing.T) { routerScenario(t, bin, spec, true) })
 	}
 }
 
-func routerScenario(t *testing.T, spec string, portTaken bool) {
+// wanFirewall makes the peers in wan refuse TCP connections from the
+// router: the connection between the node and the peer is then the peer's,
+// made through the mapping, and never one the node made out through the
+// masquerade (the node finds the peer by discv4 too, and would dial it).
+const wanFirewall = `table inet natbed {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr 10.99.0.1 tcp flags syn tcp dport 30303 reject with tcp reset
+	}
+}`
+
+func routerScenario(t *testing.T, bin, spec string, portTaken bool) {
 	start := time.Now()
 	step := func(format string, args ...any) {
 		t.Helper()
 		t.Logf("%5.2fs "+format, append([]any{time.Since(start).Seconds()}, args...)...)
 	}
 	tb := upTestbed(t)
+	fw := exec.Command("ip", "netns", "exec", "wan", "nft", "-f", "-")
+	fw.Stdin = strings.NewReader(wanFirewall)
+	if out, err := fw.CombinedOutput(); err != nil {
+		t.Fatalf("wan firewall: %v\n%s", err, out)
+	}
 	if portTaken {
 		b := startChild(t, "lan", "TestChildBlocker", "blocker")
 		b.wait(20 * time.Second)
@@ -345,41 +337,77 @@ func routerScenario(t *testing.T, spec string, portTaken bool) {
 			t.Fatalf("blocking leases %v", l)
 		}
 	}
-	node := startChild(t, "lan", "TestChildNode", "node", envSpec+"="+spec, envLifetime+"="+testLifetime.String())
+	node := startTrellis(t, bin, "lan", "node", "--nat", spec)
+	step("trellis node --nat %s running in lan", spec)
 
-	// The mappings appear on the router and in the record.
-	ev := node.await(20*time.Second, "ports mapped and published", func(ev event) bool {
-		return ev.Ev == "status" && ev.Mapped["TCP"] != 0 && ev.Mapped["UDP"] != 0 && ev.IP != ""
+	// The mappings appear on the router, and the record and the enode URL
+	// show the router's address and the mapped ports.
+	var info *p2p.NodeInfo
+	var tcp, udp int
+	poll(t, 20*time.Second, "ports mapped and published", func() (bool, string) {
+		tcp, udp = tb.mapped()
+		var err error
+		if info, err = node.nodeInfo(); err != nil {
+			return false, err.Error()
+		}
+		rec, err := enode.Parse(info.ENR)
+		if err != nil {
+			t.Fatalf("admin_nodeInfo enr %q: %v", info.ENR, err)
+		}
+		state := fmt.Sprintf("leases %v; record ip %v tcp %d udp %d", tb.leases(), rec.IPAddr(), rec.TCP(), rec.UDP())
+		return tcp != 0 && udp != 0 && rec.IPAddr() == routerWAN && rec.TCP() == tcp && rec.UDP() == udp, state
 	})
-	step("node mapped with %s: %+v", ev.Mech, ev.Mapped)
-	tcp, udp := tb.mapped()
-	if tcp != int(ev.Mapped["TCP"]) || udp != int(ev.Mapped["UDP"]) {
-		t.Fatalf("router leases %v, node reports %+v", tb.leases(), ev.Mapped)
-	}
+	step("router leases %v", tb.leases())
+	step("record %s: ip %v tcp %d udp %d", info.ENR, routerWAN, tcp, udp)
 	if portTaken && (tcp == nodePort || udp == nodePort) {
 		t.Fatalf("router granted the taken port: leases %v", tb.leases())
 	}
-	rec, err := enode.Parse(ev.ENR)
+	url, err := enode.ParseV4(info.Enode)
+	if err != nil || url.IPAddr() != routerWAN || url.TCP() != tcp || url.UDP() != udp {
+		t.Fatalf("admin_nodeInfo enode %s (%v), want %v tcp %d udp %d", info.Enode, err, routerWAN, tcp, udp)
+	}
+	mapped := node.logged("Mapped port")
+	if len(mapped) < 2 {
+		t.Fatalf("node logged %d \"Mapped port\" lines", len(mapped))
+	}
+	step("node logs: %s %v/%v -> %v", mapped[0]["nat"], mapped[0]["proto"], mapped[0]["intport"], mapped[0]["extport"])
+
+	// A trellis node on the Internet side with the node as its only
+	// bootnode: discv4 bonds with it through the UDP mapping, and the
+	// dialer, fed by discv4 only (no static nodes), connects to it over
+	// RLPx through the TCP mapping.
+	peerStart := time.Now()
+	peer := startTrellis(t, bin, "wan", "peer", "--nat", "none", "--bootnodes", info.Enode)
+	pinfo, err := peer.nodeInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.IPAddr() != routerWAN || rec.TCP() != tcp || rec.UDP() != udp {
-		t.Fatalf("record has %v tcp %d udp %d; want %v tcp %d udp %d", rec.IPAddr(), rec.TCP(), rec.UDP(), routerWAN, tcp, udp)
+	var atPeer, atNode *p2p.PeerInfo
+	poll(t, 30*time.Second, "the wan node connected to the node", func() (bool, string) {
+		atPeer, err = peer.peer(info.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		atNode, err = node.peer(pinfo.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return atPeer != nil && atNode != nil, fmt.Sprintf("in the peer's admin_peers: %v; in the node's: %v", atPeer != nil, atNode != nil)
+	})
+	want := netip.AddrPortFrom(routerWAN, uint16(tcp)).String()
+	if atPeer.Network.RemoteAddress != want || atPeer.Network.Inbound || atPeer.Network.Static || atPeer.Network.Trusted {
+		t.Fatalf("the wan node's admin_peers has the node as %+v, want a dynamic outbound connection to %s", atPeer.Network, want)
 	}
-	step("record %v: ip %v tcp %d udp %d", ev.ENR, rec.IPAddr(), rec.TCP(), rec.UDP())
+	if ap, err := netip.ParseAddrPort(atNode.Network.RemoteAddress); err != nil || ap.Addr() != peerWAN || !atNode.Network.Inbound {
+		t.Fatalf("the node's admin_peers has the wan node as %+v, want inbound from %v", atNode.Network, peerWAN)
+	}
+	step("wan node found the node by discv4 and dialed it within %v of its start: its admin_peers has %s (outbound), the node's has %s (inbound)",
+		time.Since(peerStart).Round(time.Millisecond), atPeer.Network.RemoteAddress, atNode.Network.RemoteAddress)
 
-	// A peer on the Internet side reaches the node through the mappings.
-	client := startChild(t, "wan", "TestChildClient", "client", envENR+"="+ev.ENR)
-	cev := client.await(20*time.Second, "RLPx connection", func(ev event) bool { return ev.Ev == "connected" })
-	if want := netip.AddrPortFrom(routerWAN, uint16(tcp)).String(); cev.Remote != want {
-		t.Fatalf("client connected to %s, want %s", cev.Remote, want)
-	}
-	pev := node.await(10*time.Second, "inbound peer", func(ev event) bool { return ev.Ev == "peer" })
-	if ap, err := netip.ParseAddrPort(pev.Remote); err != nil || ap.Addr() != peerWAN {
-		t.Fatalf("node saw the peer at %s, want %v", pev.Remote, peerWAN)
-	}
-	dev := client.await(20*time.Second, "discv4", func(ev event) bool { return ev.Ev == "discv4" })
-	step("RLPx from wan: connected to %s, node saw %s", cev.Remote, pev.Remote)
+	// discv4 through the UDP mapping, question by question: ping, ENR
+	// request, and a lookup that finds the node.
+	client := startChild(t, "wan", "TestChildClient", "client", envENR+"="+info.ENR)
+	dev := client.await(30*time.Second, "discv4", func(ev event) bool { return ev.Ev == "discv4" })
 	step("discv4 from wan: %s", dev.Detail)
 	client.wait(10 * time.Second)
 
@@ -388,33 +416,48 @@ func routerScenario(t *testing.T, spec string, portTaken bool) {
 	// The epoch tells a restart only when it goes back by more than the
 	// RFC 6887 (section 8.5) tolerance of 2 s: let the router's epoch grow
 	// past what it will be when the node next hears from it.
-	// UPnP has no epoch.
-	epochMech := strings.Contains(ev.Mech, "NAT-PMP") || strings.Contains(ev.Mech, "PCP")
+	// UPnP has no epoch; "any" finds PCP or NAT-PMP here, which answer
+	// before the SSDP search starts.
+	epochMech := spec != "upnp"
 	const epochMargin = testLifetime
 	if wait := epochMargin - time.Since(tb.routerUp); epochMech && wait > 0 {
 		<-time.After(wait)
 	}
+	reboots := len(node.logged(rebootMsg))
 	tb.run("router.sh", "stop", tb.dir)
-	down := time.Now()
 	tb.run("router.sh", "start", tb.dir)
 	tb.routerUp = time.Now()
-	took := waitFor(t, testLifetime/2+2*time.Second, "mappings restored after the router restart", func() bool {
+	took := poll(t, testLifetime/2+2*time.Second, "mappings restored after the router restart", func() (bool, string) {
 		tcp, udp := tb.mapped()
-		return tcp != 0 && udp != 0
+		return tcp != 0 && udp != 0, fmt.Sprintf("leases %v", tb.leases())
 	})
-	ev = node.await(5*time.Second, "status after the restart", func(ev event) bool {
-		return ev.Ev == "status" && ev.Mapped["TCP"] != 0 && ev.Mapped["UDP"] != 0 && ev.Granted > down.UnixNano()
-	})
-	step("mappings restored %v after the router restart (reboots detected from the epoch: %d); leases %v",
-		took.Round(time.Millisecond), ev.Reboots, tb.leases())
+	step("mappings restored %v after the router restart: leases %v", took.Round(time.Millisecond), tb.leases())
 	// NAT-PMP and PCP tell a restart from the epoch (miniupnpd runs with
 	// system_uptime=no).
-	if epochMech && ev.Reboots == 0 {
-		t.Errorf("%s: restart not detected from the epoch", ev.Mech)
+	if epochMech {
+		poll(t, 5*time.Second, "the node to log the reboot", func() (bool, string) {
+			return len(node.logged(rebootMsg)) > reboots, "no \"" + rebootMsg + "\" line"
+		})
+		step("node logged %q", rebootMsg)
 	}
+	// The record still matches the router, and the peer is still there.
+	poll(t, 5*time.Second, "the record to match the restored leases", func() (bool, string) {
+		tcp, udp = tb.mapped()
+		info, err = node.nodeInfo()
+		if err != nil {
+			return false, err.Error()
+		}
+		rec, _ := enode.Parse(info.ENR)
+		return rec != nil && rec.IPAddr() == routerWAN && rec.TCP() == tcp && rec.UDP() == udp,
+			fmt.Sprintf("leases %v, record %v", tb.leases(), info.ENR)
+	})
+	if p, err := node.peer(pinfo.ID); err != nil || p == nil {
+		t.Fatalf("the node lost the wan peer over the router restart (%v)", err)
+	}
+	step("after the restart: record %s, wan peer still connected", info.ENR)
 
-	// Stopping the node deletes the mappings.
-	node.stop(20 * time.Second)
+	// SIGINT: the node deletes its mappings on the way out.
+	node.interrupt(20 * time.Second)
 	step("node stopped; leases left: %v", tb.leases())
 	if tcp, udp := tb.mapped(); tcp != 0 || udp != 0 {
 		t.Fatalf("leases after the node stopped: %v", tb.leases())
@@ -422,7 +465,14 @@ func routerScenario(t *testing.T, spec string, portTaken bool) {
 	if rules := tb.natRules(); strings.Contains(rules, fmt.Sprintf("%v:%d", nodeLAN, nodePort)) {
 		t.Fatalf("DNAT rules after the node stopped:\n%s", rules)
 	}
+	if d := node.logged("Deleted port mapping"); len(d) != 2 {
+		t.Fatalf("node logged %d \"Deleted port mapping\" lines, want 2", len(d))
+	}
+	peer.interrupt(20 * time.Second)
 }
+
+// rebootMsg is what the node logs when the epoch shows a gateway reboot.
+const rebootMsg = "Gateway lost its mappings (epoch went back), mapping again"
 
 // TestRouterSTUN asks stund in wan for the external address from lan.
 func TestRouterSTUN(t *testing.T) {
