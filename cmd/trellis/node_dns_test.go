@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -23,7 +24,9 @@ import (
 // a real DNS server: node A runs; its record goes into a tree signed with
 // "trellis dns sign" and exported with "trellis dns to-txt"; dnsmasq serves
 // the records (dnsbed, 127.0.0.77); node B, whose only source of nodes is
-// "--discovery.dns <url> --discovery.dns.server <dnsmasq>", dials A.
+// "--discovery.dns <url> --discovery.dns.server <dnsmasq>", dials A. Two
+// broken trees beside it (a forged signature, a garbage root) give B a clear
+// error each and do not stop it.
 // It needs root and dnsmasq (skipped otherwise, failed with DNSBED_REQUIRED=1).
 func TestNodeDNSDiscovery(t *testing.T) {
 	if testing.Short() {
@@ -64,6 +67,26 @@ func TestNodeDNSDiscovery(t *testing.T) {
 	if err := json.Unmarshal([]byte(runBin(t, bin, "dns", "to-txt", dir)), &records); err != nil {
 		t.Fatalf("dns to-txt: %v", err)
 	}
+	// Next to it, two trees that do not verify (issue 7 item 6): one signed
+	// by another key than its URL names, and a root that is not one.
+	forgedDir := filepath.Join(t.TempDir(), "forged.trellis.test")
+	if err := os.Mkdir(forgedDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(forgedDir, dnsdisc.NodesFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherKey := filepath.Join(t.TempDir(), "otherkey")
+	runBin(t, bin, "key", "generate", otherKey)
+	runBin(t, bin, "dns", "sign", forgedDir, otherKey)
+	var forged map[string]string
+	if err := json.Unmarshal([]byte(runBin(t, bin, "dns", "to-txt", forgedDir)), &forged); err != nil {
+		t.Fatalf("dns to-txt: %v", err)
+	}
+	maps.Copy(records, forged)
+	records["garbage.trellis.test"] = "v=spf1 -all"
+	forgedURL := strings.Replace(url, "@"+domain, "@forged.trellis.test", 1)
+	garbageURL := strings.Replace(url, "@"+domain, "@garbage.trellis.test", 1)
 	server := dnsbed.Start(t, records)
 
 	// The tree as served holds A.
@@ -72,9 +95,10 @@ func TestNodeDNSDiscovery(t *testing.T) {
 		t.Fatalf("dns sync of %s from %s:\n%s", url, server, synced)
 	}
 
-	// B has no bootnodes and no discv4: it can only learn of A from the tree.
+	// B has no bootnodes and no discv4: it can only learn of A from the
+	// good tree.
 	b := startNodeArgs(t, bin, "B", "--port", "0", "--discovery.v4=false", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4",
-		"--discovery.dns", url, "--discovery.dns.server", server)
+		"--discovery.dns", strings.Join([]string{forgedURL, url, garbageURL}, ","), "--discovery.dns.server", server)
 	start := time.Now()
 	deadline := start.Add(30 * time.Second)
 	var atB *p2p.PeerInfo
@@ -98,6 +122,26 @@ func TestNodeDNSDiscovery(t *testing.T) {
 	}
 	t.Logf("B dialed A (%s) %v after its start, from the tree %s served by dnsmasq at %s", atB.Network.RemoteAddress, time.Since(start).Round(time.Millisecond), url, server)
 	a.waitPeers(t, "after B dialed A", 10*time.Second, b)
+
+	// The broken trees: a clear error each in B's log, and B carries on.
+	for _, want := range []string{"tree=forged.trellis.test", "tree=garbage.trellis.test"} {
+		deadline := time.Now().Add(10 * time.Second)
+		line := ""
+		for line == "" {
+			for l := range strings.Lines(b.stderr.String()) {
+				if strings.Contains(l, "DNS discovery error") && strings.Contains(l, want) {
+					line = strings.TrimSpace(l)
+					break
+				}
+			}
+			if line == "" && time.Now().After(deadline) {
+				t.Fatalf("B logged no error about %s:\n%s", want, b.stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond) // polling another process's log
+		}
+		t.Logf("B: %s", line)
+	}
+	b.waitPeers(t, "after the errors", 5*time.Second, a)
 
 	b.stop(t)
 	a.stop(t)
