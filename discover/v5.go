@@ -103,8 +103,9 @@ type UDPv5 struct {
 	packetIn chan ReadPacket
 	ops      chan func()
 
-	disp *v5dispatch // owned by dispatchLoop
-	talk talkRegistry
+	disp    *v5dispatch // owned by dispatchLoop
+	talk    talkRegistry
+	records recordCache // shared by request goroutines
 
 	closeOnce sync.Once
 }

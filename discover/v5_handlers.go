@@ -112,7 +112,7 @@ func (t *UDPv5) Findnode(ctx context.Context, n *enode.Node, distances []uint) (
 // checkNodesRecord checks a record that sender at ip returned for the
 // given distances.
 func (t *UDPv5) checkNodesRecord(sender enode.ID, ip netip.Addr, r *enr.Record, distances []uint, seen map[enode.ID]bool) (*enode.Node, error) {
-	n, err := enode.NewWithSchemes(t.cfg.ValidSchemes, r)
+	n, err := t.records.node(t.cfg.ValidSchemes, r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
