@@ -219,6 +219,10 @@ func testMixedNetwork(t *testing.T, bootKind string, perKind int) {
 	} else {
 		boot = startTrellis(t, nil)
 	}
+	// A table refuses nodes that contact it before its first refresh is
+	// done (both implementations), and the others contact the bootnode at
+	// once. A lookup on an empty table waits for that refresh.
+	boot.lookupRandom()
 	members := []*member{boot}
 	for i := 0; len(members) < 2*perKind; i++ {
 		if (i%2 == 0) == (bootKind == "geth") {
