@@ -54,8 +54,10 @@ func init() {
 					if err != nil {
 						return fmt.Errorf("no PONG from %s at %v: %w", n.ID().TerminalString(), udpEndpoint(n), err)
 					}
+					// A fresh listener has no session with n, so the time
+					// covers the handshake's round trip as well as the PING's.
 					rtt := time.Since(start).Round(time.Microsecond)
-					fmt.Fprintf(env.stdout, "PONG from %s in %v: enr-seq %d, sees us at %v\n",
+					fmt.Fprintf(env.stdout, "PONG from %s in %v (handshake included): enr-seq %d, sees us at %v\n",
 						n.ID().TerminalString(), rtt, pong.ENRSeq, netip.AddrPortFrom(pong.ToIP, pong.ToPort))
 					return nil
 				})
