@@ -29,9 +29,6 @@ import (
 // error each and do not stop it.
 // It needs root and dnsmasq (skipped otherwise, failed with DNSBED_REQUIRED=1).
 func TestNodeDNSDiscovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs two nodes and dnsmasq")
-	}
 	dnsbed.Check(t)
 	bin := buildTrellis(t)
 
