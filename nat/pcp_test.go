@@ -180,3 +180,15 @@ func TestPCPOtherNonce(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A PCP reply from another address is dropped, as a NAT-PMP one is; the
+// gateway's own is taken.
+func TestPCPWrongSource(t *testing.T) {
+	srv := newFakePortmapper(t)
+	srv.set(func(f *fakePortmapper) { f.spoofFirst = true })
+	c := testPCP(srv)
+	l, err := c.MapPort(ctxTimeout(t, 5*time.Second), Request{Protocol: UDP, InternalPort: 30303, ExternalPort: 30303, Lifetime: time.Hour})
+	if err != nil || l.ExternalPort != 30303 || l.ExternalIP != srv.extIP {
+		t.Fatalf("got %+v %v, want port 30303 at %v", l, err, srv.extIP)
+	}
+}
