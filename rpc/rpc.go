@@ -96,13 +96,15 @@ func NewServer() *Server {
 	return s
 }
 
-// Stop closes every WebSocket connection, ending their subscriptions, and
+// Stop closes every WebSocket connection, ending their subscriptions and
+// cancelling the context of the calls they are running, and
 // waits until their goroutines are gone. Connections upgraded afterwards are
 // closed at once. Stop may be called more than once.
 func (s *Server) Stop() {
 	s.conns.Lock()
 	s.conns.stopped = true
 	for c := range s.conns.active {
+		c.cancel()   // a method still running returns
 		c.ws.Close() // the read loop fails and unwinds the connection
 	}
 	s.conns.Unlock()

@@ -34,9 +34,10 @@ func (s *Server) WebSocketHandler() http.Handler {
 // wsConn is one WebSocket connection. Its read loop (serveWS) handles one
 // message at a time; writes from it and from subscriptions go through wmu.
 type wsConn struct {
-	ws   *websocket.Conn
-	subs *subscriptions
-	wmu  sync.Mutex
+	ws     *websocket.Conn
+	cancel context.CancelFunc // ends the calls and subscriptions of the connection
+	subs   *subscriptions
+	wmu    sync.Mutex
 }
 
 func (c *wsConn) subscriptions() *subscriptions { return c.subs }
@@ -49,10 +50,12 @@ func (c *wsConn) write(msg []byte) error {
 }
 
 func (s *Server) serveWS(ws *websocket.Conn) {
-	c := &wsConn{ws: ws}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &wsConn{ws: ws, cancel: cancel}
 	s.conns.Lock()
 	if s.conns.stopped {
 		s.conns.Unlock()
+		cancel()
 		ws.Close()
 		return
 	}
@@ -66,7 +69,6 @@ func (s *Server) serveWS(ws *websocket.Conn) {
 		s.conns.wg.Done()
 	}()
 
-	ctx, cancel := context.WithCancel(context.Background())
 	var pinger sync.WaitGroup
 	c.subs = newSubscriptions(ctx, func(v any) error {
 		b, err := json.Marshal(v)
