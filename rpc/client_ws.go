@@ -23,7 +23,7 @@ type wsClient struct {
 	wmu      sync.Mutex
 	readDone chan struct{}
 	once     sync.Once
-	closing  atomic.Bool // set by close before it closes conn
+	closing  atomic.Bool    // set by close before it closes conn
 	wg       sync.WaitGroup // subscription forwarders
 
 	mu struct {
