@@ -9,15 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/trellis-p2p/trellis/rpc"
 	"golang.org/x/term"
 )
 
@@ -36,15 +34,18 @@ func init() {
 				if *timeout <= 0 {
 					return usageErrorf("--timeout must be positive, got %v", *timeout)
 				}
-				c, err := dialRPC(ctx, env.args[0])
+				c, err := dialRPC(ctx, env.args[0], *timeout)
 				if err != nil {
 					return err
 				}
-				defer c.close()
-				a := &attacher{client: c, timeout: *timeout, stdout: env.stdout, stderr: env.stderr}
+				a := &attacher{client: c, timeout: *timeout, stdout: &lockedWriter{w: env.stdout}, stderr: env.stderr}
+				defer a.close()
 				switch {
 				case *exec != "":
-					return a.call(ctx, *exec)
+					if err := a.call(ctx, *exec); err != nil {
+						return err
+					}
+					return a.waitSubscriptions(ctx)
 				case term.IsTerminal(int(attachStdin.Fd())):
 					return a.console(ctx, int(attachStdin.Fd()), attachStdin, env.stdout)
 				default:
@@ -59,153 +60,41 @@ func init() {
 // no stdin).
 var attachStdin = os.Stdin
 
-// adminMethods are the methods of package node's admin API, for completion.
+// adminMethods are the methods of package node's admin API, for completion,
+// and admin_peerEvents, the console's name for
+// admin_subscribe("peerEvents").
 var adminMethods = []string{
 	"admin_addPeer", "admin_addTrustedPeer", "admin_datadir", "admin_nodeInfo",
-	"admin_peers", "admin_removePeer", "admin_removeTrustedPeer",
+	"admin_peerEvents", "admin_peers", "admin_removePeer", "admin_removeTrustedPeer",
 	"admin_subscribe", "admin_unsubscribe",
 }
 
-// maxRPCResponse bounds a response read from the node.
-const maxRPCResponse = 32 << 20
-
-// rpcError is a JSON-RPC error object in a response.
-type rpcError struct {
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data,omitempty"`
+// dialRPC connects to the node, within timeout, with errors that say what
+// to do.
+func dialRPC(ctx context.Context, url string, timeout time.Duration) (*rpc.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := rpc.Dial(ctx, url)
+	switch {
+	case errors.Is(err, rpc.ErrBadURL):
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	case err != nil && strings.HasPrefix(url, "ws"):
+		return nil, fmt.Errorf("%w (is the node running with --ws?)", err)
+	}
+	return c, err
 }
 
-func (e *rpcError) Error() string {
-	if len(e.Data) > 0 {
-		return fmt.Sprintf("%s (code %d, data %s)", e.Message, e.Code, e.Data)
-	}
-	return fmt.Sprintf("%s (code %d)", e.Message, e.Code)
+// lockedWriter serialises the writes of results and of notifications, which
+// arrive on the subscriptions' goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
 }
 
-type rpcRequest struct {
-	Version string          `json:"jsonrpc"`
-	ID      uint64          `json:"id"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params"`
-}
-
-type rpcResponse struct {
-	ID     *uint64         `json:"id"`
-	Method string          `json:"method"` // set on subscription notifications
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *rpcError       `json:"error"`
-}
-
-// rpcClient sends one call at a time over HTTP or a WebSocket.
-type rpcClient struct {
-	url    string
-	http   *http.Client
-	ws     *websocket.Conn
-	nextID atomic.Uint64
-	// notify receives subscription notifications read from the WebSocket
-	// while waiting for a response.
-	notify func(json.RawMessage)
-}
-
-func dialRPC(ctx context.Context, rawurl string) (*rpcClient, error) {
-	u, err := url.Parse(rawurl)
-	if err != nil || u.Host == "" {
-		return nil, usageErrorf("invalid URL %q: want http://host:port or ws://host:port", rawurl)
-	}
-	c := &rpcClient{url: rawurl}
-	switch u.Scheme {
-	case "http", "https":
-		c.http = &http.Client{}
-	case "ws", "wss":
-		ws, resp, err := websocket.DefaultDialer.DialContext(ctx, rawurl, nil)
-		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot connect to %s: %w (is the node running with --ws?)", rawurl, err)
-		}
-		ws.SetReadLimit(maxRPCResponse)
-		c.ws = ws
-	default:
-		return nil, usageErrorf("unsupported URL scheme %q: want http, https, ws or wss", u.Scheme)
-	}
-	return c, nil
-}
-
-func (c *rpcClient) close() {
-	if c.ws != nil {
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		c.ws.Close()
-	}
-}
-
-// call sends method(params) and returns the result.
-func (c *rpcClient) call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
-	id := c.nextID.Add(1)
-	req, err := json.Marshal(rpcRequest{Version: "2.0", ID: id, Method: method, Params: params})
-	if err != nil {
-		return nil, err
-	}
-	var resp rpcResponse
-	if c.http != nil {
-		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(req))
-		if err != nil {
-			return nil, err
-		}
-		hreq.Header.Set("Content-Type", "application/json")
-		hresp, err := c.http.Do(hreq)
-		if err != nil {
-			return nil, err
-		}
-		defer hresp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(hresp.Body, maxRPCResponse))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(body, &resp); err != nil {
-			return nil, fmt.Errorf("HTTP %s: not a JSON-RPC response: %.200q", hresp.Status, body)
-		}
-	} else {
-		if dl, ok := ctx.Deadline(); ok {
-			c.ws.SetWriteDeadline(dl)
-			c.ws.SetReadDeadline(dl)
-			defer c.ws.SetReadDeadline(time.Time{})
-		}
-		stop := context.AfterFunc(ctx, func() { c.ws.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
-		if err := c.ws.WriteMessage(websocket.TextMessage, req); err != nil {
-			return nil, err
-		}
-		for {
-			_, msg, err := c.ws.ReadMessage()
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
-				}
-				return nil, err
-			}
-			resp = rpcResponse{}
-			if err := json.Unmarshal(msg, &resp); err != nil {
-				return nil, fmt.Errorf("not a JSON-RPC message: %.200q", msg)
-			}
-			if resp.ID == nil && resp.Method != "" {
-				if c.notify != nil {
-					c.notify(msg)
-				}
-				continue
-			}
-			break
-		}
-	}
-	if resp.ID == nil || *resp.ID != id {
-		return nil, errors.New("response does not answer the request (id mismatch)")
-	}
-	if resp.Error != nil {
-		return nil, resp.Error
-	}
-	return resp.Result, nil
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // parseCall reads a console line: a method name, optionally followed by its
@@ -243,22 +132,53 @@ func parseCall(line string) (method string, params json.RawMessage, err error) {
 	return method, json.RawMessage(rest), nil
 }
 
-// attacher runs calls and prints their results.
+// attacher runs calls and prints their results. Subscriptions print their
+// notifications, one JSON object per line, until they end or attach exits.
 type attacher struct {
-	client         *rpcClient
+	client         *rpc.Client
 	timeout        time.Duration
 	stdout, stderr io.Writer
+
+	subs    map[string]*rpc.ClientSubscription // by ID; used by the calling goroutine only
+	printer sync.WaitGroup                     // the subscriptions' printers
+	open    struct {
+		sync.Mutex
+		n       int           // running printers
+		changed chan struct{} // signalled when n drops
+	}
 }
 
 // call parses and runs one line and prints the result as indented JSON.
+// admin_peerEvents and <namespace>_subscribe open a subscription (over
+// WebSocket); <namespace>_unsubscribe of one of ours closes it.
 func (a *attacher) call(ctx context.Context, line string) error {
 	method, params, err := parseCall(line)
 	if err != nil {
 		return err
 	}
+	var args []any
+	var raw []json.RawMessage
+	json.Unmarshal(params, &raw) // parseCall has checked it
+	for _, r := range raw {
+		args = append(args, r)
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	res, err := a.client.call(ctx, method, params)
+	ns, name, _ := strings.Cut(method, "_")
+	var res json.RawMessage
+	switch {
+	case method == "admin_peerEvents":
+		if len(args) > 0 {
+			return fmt.Errorf("%s takes no parameters", method)
+		}
+		res, err = a.subscribe(ctx, "admin", "peerEvents")
+	case name == "subscribe":
+		res, err = a.subscribe(ctx, ns, args...)
+	case name == "unsubscribe" && len(raw) == 1 && a.unsubscribe(raw[0]):
+		res = json.RawMessage("true")
+	default:
+		err = a.client.Call(ctx, &res, method, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
@@ -270,6 +190,89 @@ func (a *attacher) call(ctx context.Context, line string) error {
 	out.WriteByte('\n')
 	_, err = a.stdout.Write(out.Bytes())
 	return err
+}
+
+// subscribe opens a subscription and prints its notifications as they come.
+func (a *attacher) subscribe(ctx context.Context, namespace string, args ...any) (json.RawMessage, error) {
+	ch := make(chan json.RawMessage)
+	sub, err := a.client.Subscribe(ctx, namespace, ch, args...)
+	if errors.Is(err, rpc.ErrNotificationsUnsupported) {
+		return nil, fmt.Errorf("%w; attach with a ws:// URL (the node's --ws endpoint)", err)
+	} else if err != nil {
+		return nil, err
+	}
+	if a.subs == nil {
+		a.subs = map[string]*rpc.ClientSubscription{}
+		a.open.changed = make(chan struct{}, 1)
+	}
+	a.subs[sub.ID()] = sub
+	a.open.Lock()
+	a.open.n++
+	a.open.Unlock()
+	a.printer.Add(1)
+	go func() {
+		defer a.printer.Done()
+		defer func() {
+			a.open.Lock()
+			a.open.n--
+			a.open.Unlock()
+			select {
+			case a.open.changed <- struct{}{}:
+			default:
+			}
+		}()
+		for {
+			select {
+			case n := <-ch:
+				var line bytes.Buffer
+				fmt.Fprintf(&line, `{"subscription":%q,"result":`, sub.ID())
+				json.Compact(&line, n)
+				line.WriteString("}\n")
+				a.stdout.Write(line.Bytes())
+			case err, ok := <-sub.Err():
+				if ok {
+					fmt.Fprintf(a.stderr, "subscription %s ended: %v\n", sub.ID(), err)
+				}
+				return
+			}
+		}
+	}()
+	return json.Marshal(sub.ID())
+}
+
+// unsubscribe ends one of our subscriptions, given its ID as JSON.
+func (a *attacher) unsubscribe(rawID json.RawMessage) bool {
+	var id string
+	if json.Unmarshal(rawID, &id) != nil || a.subs[id] == nil {
+		return false
+	}
+	a.subs[id].Unsubscribe()
+	delete(a.subs, id)
+	return true
+}
+
+// waitSubscriptions returns once every open subscription has ended, or ctx
+// has (Ctrl-C): a script that subscribed goes on printing notifications.
+func (a *attacher) waitSubscriptions(ctx context.Context) error {
+	for {
+		a.open.Lock()
+		n := a.open.n
+		a.open.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-a.open.changed:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// close ends the subscriptions and the connection.
+func (a *attacher) close() {
+	a.client.Close() // ends the subscriptions, whose printers return
+	a.printer.Wait()
 }
 
 // errCallsFailed ends a script in which some calls failed.
@@ -300,7 +303,7 @@ func (a *attacher) script(ctx context.Context, r io.Reader) error {
 	if failed > 0 {
 		return fmt.Errorf("%w: %d", errCallsFailed, failed)
 	}
-	return nil
+	return a.waitSubscriptions(ctx)
 }
 
 // console is the interactive mode: line editing and history from x/term's
@@ -315,25 +318,32 @@ func (a *attacher) console(ctx context.Context, fd int, in io.Reader, out io.Wri
 		io.Reader
 		io.Writer
 	}{in, out}, "> ")
-	if w, h, err := term.GetSize(fd); err == nil {
+	if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
 		t.SetSize(w, h)
 	}
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		if key != '\t' {
 			return "", 0, false
 		}
-		return completeMethod(line, pos)
+		if newLine, newPos, ok := completeMethod(line, pos); ok {
+			return newLine, newPos, true
+		}
+		// Nothing to add: list the candidates, as shells do on a second Tab.
+		// (The terminal redraws the prompt and line after the list.)
+		if c := methodCandidates(line, pos); len(c) > 1 {
+			fmt.Fprintf(t, "%s\n", strings.Join(c, "  "))
+		}
+		return "", 0, false
 	}
 	// Results and errors go through the terminal, which translates newlines
 	// for raw mode.
 	a.stdout, a.stderr = t, t
-	a.client.notify = func(msg json.RawMessage) { fmt.Fprintf(t, "notification: %s\n", msg) }
-	fmt.Fprintf(t, "Connected to %s. Methods: %s\nTab completes method names; exit or Ctrl-D leaves.\n", a.client.url, strings.Join(adminMethods, " "))
+	fmt.Fprintf(t, "Connected to %s. Methods: %s\nTab completes method names; exit or Ctrl-D leaves.\n", a.client.URL(), strings.Join(adminMethods, " "))
 	for {
 		line, err := t.ReadLine()
 		if err == io.EOF {
 			return nil
-		} else if err != nil {
+		} else if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
 			return err
 		}
 		switch line = strings.TrimSpace(line); line {
@@ -354,26 +364,37 @@ func (a *attacher) console(ctx context.Context, fd int, in io.Reader, out io.Wri
 // completeMethod completes the method name the cursor is in: the whole name
 // if one method matches, else the longest common prefix of those that do.
 func completeMethod(line string, pos int) (string, int, bool) {
-	start := strings.LastIndexAny(line[:pos], " \t(,") + 1
-	prefix := line[start:pos]
-	var matches []string
-	for _, m := range adminMethods {
-		if strings.HasPrefix(m, prefix) {
-			matches = append(matches, m)
-		}
-	}
+	matches := methodCandidates(line, pos)
 	if len(matches) == 0 {
 		return "", 0, false
 	}
-	sort.Strings(matches)
+	start := methodStart(line, pos)
 	common := matches[0]
 	for _, m := range matches[1:] {
 		for !strings.HasPrefix(m, common) {
 			common = common[:len(common)-1]
 		}
 	}
-	if len(common) <= len(prefix) {
+	if len(common) <= pos-start {
 		return "", 0, false
 	}
 	return line[:start] + common + line[pos:], start + len(common), true
+}
+
+// methodCandidates returns the methods, sorted, that start with the word
+// before the cursor.
+func methodCandidates(line string, pos int) []string {
+	prefix := line[methodStart(line, pos):pos]
+	var matches []string
+	for _, m := range adminMethods {
+		if strings.HasPrefix(m, prefix) {
+			matches = append(matches, m)
+		}
+	}
+	sort.Strings(matches)
+	return matches
+}
+
+func methodStart(line string, pos int) int {
+	return strings.LastIndexAny(line[:pos], " \t(,") + 1
 }

@@ -153,11 +153,26 @@ func TestCompleteMethod(t *testing.T) {
 		{"adm", 3, "admin_", true},
 		{"admin_remove", 12, "admin_remove", false}, // two matches, nothing to add
 		{"admin_removeT", 13, "admin_removeTrustedPeer", true},
+		{"admin_pe", 8, "admin_peer", true}, // admin_peers, admin_peerEvents
+		{"admin_peer", 10, "admin_peer", false},
+		{`admin_addPeer(admin_da`, 22, `admin_addPeer(admin_datadir`, true},
 		{"xyz", 3, "", false},
 	} {
 		got, pos, ok := completeMethod(tc.line, tc.pos)
 		if ok != tc.wantOK || (ok && (got != tc.want || pos != len(tc.want))) {
 			t.Errorf("completeMethod(%q) = %q, %d, %v; want %q, %v", tc.line, got, pos, ok, tc.want, tc.wantOK)
 		}
+	}
+}
+
+func TestMethodCandidates(t *testing.T) {
+	if got := methodCandidates("admin_peer", 10); strings.Join(got, " ") != "admin_peerEvents admin_peers" {
+		t.Errorf("candidates of admin_peer: %q", got)
+	}
+	if got := methodCandidates("x admin_rem", 11); strings.Join(got, " ") != "admin_removePeer admin_removeTrustedPeer" {
+		t.Errorf("candidates of admin_rem after a space: %q", got)
+	}
+	if got := methodCandidates("nope", 4); len(got) != 0 {
+		t.Errorf("candidates of nope: %q", got)
 	}
 }
