@@ -1,11 +1,9 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/p2p"
+	"github.com/trellis-p2p/trellis/rpc"
 )
 
 func testConfig(t *testing.T, dir string) Config {
@@ -48,36 +47,26 @@ func startNode(t *testing.T, cfg Config) *Node {
 }
 
 // call makes one JSON-RPC call over HTTP and decodes its result into out.
+// A JSON-RPC error is returned as *rpc.Error.
 func call(t *testing.T, n *Node, out any, method string, params ...any) error {
 	t.Helper()
-	if params == nil {
-		params = []any{}
-	}
-	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	resp, err := http.Post("http://"+n.Endpoints().HTTP, "application/json", bytes.NewReader(req))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, "http://"+n.Endpoints().HTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Result json.RawMessage
-		Error  *struct {
-			Code    int
-			Message string
-		}
+	defer c.Close()
+	return c.Call(ctx, out, method, params...)
+}
+
+// rpcCode returns the code of a JSON-RPC error, or 0.
+func rpcCode(err error) int {
+	var e *rpc.Error
+	if errors.As(err, &e) {
+		return e.Code
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
-	if r.Error != nil {
-		return fmt.Errorf("%d: %s", r.Error.Code, r.Error.Message)
-	}
-	if out != nil {
-		if err := json.Unmarshal(r.Result, out); err != nil {
-			t.Fatalf("%s result %s: %v", method, r.Result, err)
-		}
-	}
-	return nil
+	return 0
 }
 
 // waitFor polls cond: the condition is in another process's sockets, so
@@ -293,34 +282,36 @@ func TestAdminAPI(t *testing.T) {
 	}
 
 	// Watch a's peer events over WebSocket.
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+a.Endpoints().WS, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wsc, err := rpc.Dial(ctx, "ws://"+a.Endpoints().WS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "admin_subscribe", "params": []any{"peerEvents"}})
-	var subReply struct{ Result string }
-	if err := ws.ReadJSON(&subReply); err != nil || subReply.Result == "" {
-		t.Fatalf("subscribe: %+v %v", subReply, err)
+	defer wsc.Close()
+	events := make(chan *p2p.PeerEvent, 8)
+	sub, err := wsc.Subscribe(ctx, "admin", events, "peerEvents")
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	nextEvent := func() *p2p.PeerEvent {
+		t.Helper()
+		select {
+		case ev := <-events:
+			return ev
+		case err := <-sub.Err():
+			t.Fatalf("subscription ended: %v", err)
+		case <-ctx.Done():
+			t.Fatal("no peer event")
+		}
+		return nil
 	}
 
 	var ok bool
 	if err := call(t, a, &ok, "admin_addPeer", b.Server().Self().URLv4()); err != nil || !ok {
 		t.Fatalf("addPeer: %v %v", ok, err)
 	}
-	var ev struct {
-		Method string
-		Params struct {
-			Subscription string
-			Result       p2p.PeerEvent
-		}
-	}
-	if err := ws.ReadJSON(&ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Method != "admin_subscription" || ev.Params.Subscription != subReply.Result ||
-		ev.Params.Result.Type != p2p.PeerEventTypeAdd || ev.Params.Result.Peer != b.Server().Self().ID() {
+	if ev := nextEvent(); ev.Type != p2p.PeerEventTypeAdd || ev.Peer != b.Server().Self().ID() {
 		t.Fatalf("event %+v", ev)
 	}
 	call(t, a, &peers, "admin_peers")
@@ -342,29 +333,24 @@ func TestAdminAPI(t *testing.T) {
 	if err := call(t, a, &ok, "admin_removePeer", b.Server().Self().URLv4()); err != nil || !ok {
 		t.Fatalf("removePeer: %v %v", ok, err)
 	}
-	if err := ws.ReadJSON(&ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Params.Result.Type != p2p.PeerEventTypeDrop {
+	if ev := nextEvent(); ev.Type != p2p.PeerEventTypeDrop {
 		t.Fatalf("event %+v", ev)
 	}
 	if a.Server().PeerCount() != 0 {
 		t.Fatal("peer still connected after removePeer")
 	}
 
-	for _, bad := range []struct {
-		method, url, want string
-	}{
-		{"admin_addPeer", "enode://xyz", "-32000: invalid enode"},
-		{"admin_removePeer", "", "-32000: invalid enode"},
-		{"admin_addTrustedPeer", "enr:-bad", "-32000: invalid enode"},
+	for _, bad := range []struct{ method, url string }{
+		{"admin_addPeer", "enode://xyz"},
+		{"admin_removePeer", ""},
+		{"admin_addTrustedPeer", "enr:-bad"},
 	} {
 		err := call(t, a, nil, bad.method, bad.url)
-		if err == nil || !strings.HasPrefix(err.Error(), bad.want) {
+		if rpcCode(err) != rpc.CodeServerError || !strings.Contains(err.Error(), "invalid enode") {
 			t.Errorf("%s(%q): %v", bad.method, bad.url, err)
 		}
 	}
-	if err := call(t, a, nil, "admin_addPeer"); err == nil || !strings.HasPrefix(err.Error(), "-32602") {
+	if err := call(t, a, nil, "admin_addPeer"); rpcCode(err) != rpc.CodeInvalidParams {
 		t.Errorf("addPeer without URL: %v", err)
 	}
 }
@@ -506,19 +492,24 @@ func TestVirtualHosts(t *testing.T) {
 
 func TestCloseEndsWebSocket(t *testing.T) {
 	n := startNode(t, testConfig(t, t.TempDir()))
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+n.Endpoints().WS, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, "ws://"+n.Endpoints().WS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
-	ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "admin_subscribe", "params": []any{"peerEvents"}})
-	var reply map[string]any
-	if err := ws.ReadJSON(&reply); err != nil {
+	defer c.Close()
+	sub, err := c.Subscribe(ctx, "admin", make(chan *p2p.PeerEvent), "peerEvents")
+	if err != nil {
 		t.Fatal(err)
 	}
 	n.Close()
-	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, _, err := ws.ReadMessage(); err == nil {
+	select {
+	case err := <-sub.Err():
+		if err == nil || errors.Is(err, rpc.ErrClientClosed) {
+			t.Fatalf("subscription ended with %v, want the connection lost", err)
+		}
+	case <-ctx.Done():
 		t.Fatal("WebSocket open after Close")
 	}
 	// admin methods of a closed node report it.

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/p2p"
+	"github.com/trellis-p2p/trellis/rpc"
 )
 
 // buildTrellis compiles the command into a temporary directory.
@@ -136,27 +134,14 @@ func startNodeProc(t *testing.T, bin, name, datadir string, port int) *nodeProc 
 }
 
 func (p *nodeProc) call(out any, method string, params ...any) error {
-	if params == nil {
-		params = []any{}
-	}
-	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	resp, err := http.Post(p.http, "application/json", bytes.NewReader(req))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, p.http)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var r struct {
-		Result json.RawMessage
-		Error  *struct{ Message string }
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("%s: bad reply %q", method, body)
-	}
-	if r.Error != nil {
-		return errors.New(r.Error.Message)
-	}
-	return json.Unmarshal(r.Result, out)
+	defer c.Close()
+	return c.Call(ctx, out, method, params...)
 }
 
 // peerIDs returns the IDs in admin_peers.

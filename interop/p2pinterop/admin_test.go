@@ -1,15 +1,14 @@
 package p2pinterop
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
 	trellisnode "github.com/trellis-p2p/trellis/node"
 	"github.com/trellis-p2p/trellis/p2p"
+	"github.com/trellis-p2p/trellis/rpc"
 )
 
 // A go-ethereum p2p.Server added to a Trellis node with admin_addPeer over
@@ -76,27 +75,15 @@ func TestAdminAddPeerGeth(t *testing.T) {
 
 // adminCall makes one JSON-RPC 2.0 call over HTTP and decodes its result.
 func adminCall(url, method string, params []any, result any) error {
-	if params == nil {
-		params = []any{}
-	}
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c, err := rpc.Dial(ctx, url)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Result json.RawMessage `json:"result"`
-		Error  *struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+	defer c.Close()
+	if err := c.Call(ctx, result, method, params...); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("%s: %v (HTTP %s)", method, err, resp.Status)
-	}
-	if r.Error != nil {
-		return fmt.Errorf("%s: error %d: %s", method, r.Error.Code, r.Error.Message)
-	}
-	return json.Unmarshal(r.Result, result)
+	return nil
 }
