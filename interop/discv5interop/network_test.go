@@ -83,6 +83,12 @@ func startTrellis(t testing.TB, boot []string) *member {
 func startGeth(t testing.TB, boot []string) *member {
 	t.Helper()
 	_, key := newKey(t)
+	return startGethKey(t, key, boot)
+}
+
+// startGethKey is startGeth with the node key given.
+func startGethKey(t testing.TB, key *ecdsa.PrivateKey, boot []string) *member {
+	t.Helper()
 	conn := listenUDP(t)
 	addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	db, err := genode.OpenDB("")
