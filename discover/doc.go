@@ -1,14 +1,17 @@
 // Package discover implements node discovery: the Kademlia table shared by
-// the discovery protocols, and Node Discovery Protocol v4 (devp2p discv4.md,
-// EIP-8, EIP-868) on top of it. The discv5 protocol is meant to live here
-// too, on the same table.
+// the discovery protocols, Node Discovery Protocol v4 (devp2p discv4.md,
+// EIP-8, EIP-868) and v5.1 (devp2p discv5/discv5-wire.md,
+// discv5-theory.md) on top of it. ListenV4 and ListenV5 run one protocol on
+// a socket; ListenShared runs both on one socket, as go-ethereum does. Each
+// listener has its own table.
 //
 // # Layers
 //
-// The wire format is package v4wire, a pure codec. The table (table*.go)
-// knows nodes, distances, liveness and IP limits but no packets: it reaches
-// the network through the transport interface (ping, requestENR, lookups),
-// which UDPv4 implements and a discv5 listener can implement the same way.
+// The wire formats are packages v4wire and v5wire, pure codecs (v5wire
+// also holds the session keys, in a SessionCache its owner passes in). The
+// table (table*.go) knows nodes, distances, liveness and IP limits but no
+// packets: it reaches the network through the transport interface (ping,
+// requestENR, lookups), which UDPv4 and UDPv5 implement.
 // Lookups (lookup.go) are protocol-independent too: they take a query
 // function, FindNode for v4, FINDNODE by distances for v5.
 //
@@ -16,7 +19,8 @@
 // *net.UDPConn and over the in-memory network of package memudp (tests and
 // simulations, inside testing/synctest). Datagrams that are not discv4
 // (bad hash, too short) go to Config.Unhandled, for a discv5 listener that
-// shares the socket.
+// shares the socket: ListenShared wires that up, giving UDPv5 a UDPConn
+// that reads from the channel and writes to the socket.
 //
 // # Goroutines
 //
@@ -27,6 +31,12 @@
 // mutable state. Requests (Ping, RequestENR, lookups) block their caller;
 // liveness checks and refresh lookups run on goroutines the table starts
 // and waits for. Close stops everything and waits.
+//
+// A UDPv5 runs readLoop, which only reads datagrams, and dispatchLoop, which
+// owns the v5wire codec with its sessions and challenges, the rate limiters
+// and every request in flight, with one timer for the earliest response
+// deadline; requests and TALKREQ handlers post closures to it. TALKREQ
+// handlers run on goroutines of their own, at most 64 at once.
 //
 // # Protocol behaviour
 //
@@ -46,6 +56,41 @@
 // Work done for packets whose sender has proven nothing is bounded per
 // source IP (see the limits in ratelimit.go), and every queue and list has
 // a limit.
+//
+// # discv5
+//
+// Packets travel in sessions keyed by node ID and UDP endpoint, so a node
+// that changes address makes a new handshake. A packet that does not
+// decrypt is answered with WHOAREYOU; while that challenge is pending, the
+// same challenge is sent again. When a request of ours meets WHOAREYOU it is
+// sent again in a handshake packet, once: a second WHOAREYOU fails it
+// (ErrTooManyChallenges). Our record goes into the handshake when the
+// challenge's enr-seq is older than ours. One request is in flight per node,
+// up to 32 more queue behind it; each waits 700ms for its answer (restarted
+// by the handshake and by each NODES packet). Request IDs are 8 random
+// bytes; longer ones from the wire fail decoding.
+//
+// FINDNODE is served for the first three distinct distances of a request
+// (0 is our own record; the rest are ignored), with at most 16 live table
+// entries the requester may relay, split into NODES packets. Answers to our
+// FINDNODE are read up to the announced total, capped at 5 packets and 48
+// records; a record is kept only if it verifies, lies at a requested
+// distance from the responder, is no duplicate, has a UDP port above 1024,
+// an address the responder may relay and one NetRestrict allows. Lookups
+// ask each node for the target's log distance from it and its two
+// neighbours. TALKREQ goes to the handler registered for its protocol;
+// others get an empty TALKRESP. A node that completes a handshake from the
+// endpoint its record names enters the table.
+//
+// Against floods: datagrams are rate-limited per source IP before
+// decoding, as for discv4; WHOAREYOUs per IP (10/s, burst 20) and in total
+// (500/s, burst 1000), so that packets from spoofed IDs and addresses
+// neither make us send one packet for each nor fill the challenge cache
+// (1024 entries, as the session cache); handshake packets per IP (10/s,
+// burst 20) before their ECDH and signature check. The price of the total
+// limit is that a flood from many spoofed sources delays new handshakes
+// while it lasts. Records verified once are remembered by hash (4096),
+// since lookups hear of the same nodes from many responders.
 //
 // # The table
 //

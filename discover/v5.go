@@ -199,7 +199,13 @@ func (t *UDPv5) Ping(ctx context.Context, n *enode.Node) (*v5wire.Pong, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resp[0].(*v5wire.Pong), nil
+	pong := resp[0].(*v5wire.Pong)
+	// The PONG says where n sees us: a vote for our endpoint, which the
+	// LocalNode counts per sender.
+	if addr, ok := n.UDPEndpoint(); ok && pong.ToIP.IsValid() {
+		t.ln.UDPEndpointStatement(addr, netip.AddrPortFrom(pong.ToIP, pong.ToPort))
+	}
+	return pong, nil
 }
 
 // ping implements transport.

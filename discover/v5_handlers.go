@@ -93,6 +93,7 @@ func (d *v5dispatch) handleFindnode(id enode.ID, from netip.AddrPort, p *v5wire.
 func (t *UDPv5) Findnode(ctx context.Context, n *enode.Node, distances []uint) ([]*enode.Node, error) {
 	resp, err := t.call(ctx, n, &v5wire.Findnode{Distances: slices.Clone(distances)}, v5wire.NodesMsg)
 	addr, _ := n.UDPEndpoint()
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	var nodes []*enode.Node
 	seen := make(map[enode.ID]bool)
 	for _, p := range resp {

@@ -37,6 +37,11 @@ type Codec struct {
 	newNonce     func(counter uint32) Nonce
 	ephemeralKey func() (*crypto.PrivateKey, error)
 	localNode    func() *enode.Node
+
+	// null selects the simulation-only handshake cryptography of null.go;
+	// nullPub is the compressed static public key it uses.
+	null    bool
+	nullPub []byte
 }
 
 // randPurpose tells the random source what the bytes are for, so that tests
@@ -248,15 +253,23 @@ func (c *Codec) encodeHandshake(dest enode.ID, addr string, p Packet, challenge 
 	case challenge.Node.ID() != dest:
 		return nil, Nonce{}, fmt.Errorf("%w: Node is %v, not the recipient %v", ErrInvalidChallenge, challenge.Node.ID(), dest)
 	}
-	eph, err := c.ephemeralKey()
-	if err != nil {
-		return nil, Nonce{}, fmt.Errorf("v5wire: ephemeral key: %w", err)
+	var (
+		ephPub                     [ephemeralKeySize]byte
+		sig                        [idSignatureSize]byte
+		initiatorKey, recipientKey [keySize]byte
+	)
+	if c.null {
+		ephPub, sig, initiatorKey, recipientKey = c.nullHandshake(dest, challenge)
+	} else {
+		eph, err := c.ephemeralKey()
+		if err != nil {
+			return nil, Nonce{}, fmt.Errorf("v5wire: ephemeral key: %w", err)
+		}
+		defer eph.Zero()
+		copy(ephPub[:], eph.PubKey().SerializeCompressed())
+		sig = makeIDSignature(c.key, challenge.ChallengeData, ephPub[:], dest)
+		initiatorKey, recipientKey = deriveKeys(eph, challenge.Node.Pubkey(), c.id, dest, challenge.ChallengeData)
 	}
-	defer eph.Zero()
-	var ephPub [ephemeralKeySize]byte
-	copy(ephPub[:], eph.PubKey().SerializeCompressed())
-	sig := makeIDSignature(c.key, challenge.ChallengeData, ephPub[:], dest)
-	initiatorKey, recipientKey := deriveKeys(eph, challenge.Node.Pubkey(), c.id, dest, challenge.ChallengeData)
 	s := newSession(challenge.Node, initiatorKey, recipientKey, true)
 	nonce := c.newNonce(s.nextCounter())
 
@@ -269,6 +282,7 @@ func (c *Codec) encodeHandshake(dest enode.ID, addr string, p Packet, challenge 
 	b = append(b, sig[:]...)
 	b = append(b, ephPub[:]...)
 	if ln := c.localNode(); challenge.RecordSeq < ln.Seq() {
+		var err error
 		if b, err = ln.Record().AppendBinary(b); err != nil {
 			return nil, Nonce{}, fmt.Errorf("v5wire: local record: %w", err)
 		}

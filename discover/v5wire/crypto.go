@@ -63,6 +63,11 @@ func ecdh(priv *crypto.PrivateKey, pub *crypto.PublicKey) [sharedSecretSize]byte
 // (discv5-theory.md "Handshake Steps", step 3.)
 func deriveKeys(priv *crypto.PrivateKey, pub *crypto.PublicKey, idA, idB enode.ID, challengeData []byte) (initiatorKey, recipientKey [keySize]byte) {
 	secret := ecdh(priv, pub)
+	return keysFromSecret(secret, idA, idB, challengeData)
+}
+
+// keysFromSecret is the key derivation of deriveKeys after the ECDH.
+func keysFromSecret(secret [sharedSecretSize]byte, idA, idB enode.ID, challengeData []byte) (initiatorKey, recipientKey [keySize]byte) {
 	info := make([]byte, 0, len(kdfInfoText)+2*len(idA))
 	info = append(info, kdfInfoText...)
 	info = append(info, idA[:]...)

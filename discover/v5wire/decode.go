@@ -112,14 +112,14 @@ func (c *Codec) decodeHandshake(b []byte, h *staticHeader, authEnd int, addr str
 	}
 	auth := b[authDataStart:authEnd]
 	src := enode.ID(auth[:len(enode.ID{})])
-	sigSize, keySize := int(auth[32]), int(auth[33])
+	sigSize, ephKeySize := int(auth[32]), int(auth[33])
 	vardata := auth[handshakeAuthHeadSize:]
-	if sigSize+keySize > len(vardata) {
-		return src, nil, nil, fmt.Errorf("%w: sig-size %d + eph-key-size %d exceed authdata", ErrInvalidAuthSize, sigSize, keySize)
+	if sigSize+ephKeySize > len(vardata) {
+		return src, nil, nil, fmt.Errorf("%w: sig-size %d + eph-key-size %d exceed authdata", ErrInvalidAuthSize, sigSize, ephKeySize)
 	}
 	sig := vardata[:sigSize]
-	ephKey := vardata[sigSize : sigSize+keySize]
-	record := vardata[sigSize+keySize:]
+	ephKey := vardata[sigSize : sigSize+ephKeySize]
+	record := vardata[sigSize+ephKeySize:]
 
 	challenge := c.store.Challenge(src, addr)
 	if challenge == nil {
@@ -129,29 +129,40 @@ func (c *Codec) decodeHandshake(b []byte, h *staticHeader, authEnd int, addr str
 	// not admit a replay, a failed one shows the handshake went wrong.
 	c.store.DeleteChallenge(src, addr)
 
-	node, err := handshakeNode(challenge.Node, src, record)
+	newNode := enode.New
+	if c.null {
+		newNode = nullNewNode
+	}
+	node, err := handshakeNode(newNode, challenge.Node, src, record)
 	if err != nil {
 		return src, nil, nil, err
 	}
-	if keySize != ephemeralKeySize {
-		return src, nil, nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidEphemeralKey, keySize, ephemeralKeySize)
+	var initiatorKey, recipientKey [keySize]byte
+	if c.null {
+		var ok bool
+		if initiatorKey, recipientKey, ok = c.nullAccept(src, challenge, sig, ephKey); !ok {
+			return src, nil, nil, ErrInvalidSignature
+		}
+	} else {
+		if ephKeySize != ephemeralKeySize {
+			return src, nil, nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidEphemeralKey, ephKeySize, ephemeralKeySize)
+		}
+		ephPub, err := crypto.DecompressPubkey(ephKey)
+		if err != nil {
+			return src, nil, nil, fmt.Errorf("%w: %w", ErrInvalidEphemeralKey, err)
+		}
+		pub := node.Pubkey()
+		if pub == nil {
+			return src, nil, nil, fmt.Errorf("%w: record of %v has no secp256k1 key", ErrInvalidSignature, src)
+		}
+		if sigSize != idSignatureSize {
+			return src, nil, nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidSignature, sigSize, idSignatureSize)
+		}
+		if !verifyIDSignature(pub, sig, challenge.ChallengeData, ephKey, c.id) {
+			return src, nil, nil, ErrInvalidSignature
+		}
+		initiatorKey, recipientKey = deriveKeys(c.key, ephPub, src, c.id, challenge.ChallengeData)
 	}
-	ephPub, err := crypto.DecompressPubkey(ephKey)
-	if err != nil {
-		return src, nil, nil, fmt.Errorf("%w: %w", ErrInvalidEphemeralKey, err)
-	}
-	pub := node.Pubkey()
-	if pub == nil {
-		return src, nil, nil, fmt.Errorf("%w: record of %v has no secp256k1 key", ErrInvalidSignature, src)
-	}
-	if sigSize != idSignatureSize {
-		return src, nil, nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidSignature, sigSize, idSignatureSize)
-	}
-	if !verifyIDSignature(pub, sig, challenge.ChallengeData, ephKey, c.id) {
-		return src, nil, nil, ErrInvalidSignature
-	}
-
-	initiatorKey, recipientKey := deriveKeys(c.key, ephPub, src, c.id, challenge.ChallengeData)
 	s := newSession(node, initiatorKey, recipientKey, false)
 	pt, err := s.readAEAD().Open(b[authEnd:authEnd], h.nonce[:], b[authEnd:], b[:authEnd])
 	if err != nil {
@@ -168,14 +179,14 @@ func (c *Codec) decodeHandshake(b []byte, h *staticHeader, authEnd int, addr str
 // handshakeNode picks the record to verify a handshake against: the one in
 // the packet if it is newer than known (the record the challenge was sent
 // with, possibly nil), else known.
-func handshakeNode(known *enode.Node, src enode.ID, record []byte) (*enode.Node, error) {
+func handshakeNode(newNode func(*enr.Record) (*enode.Node, error), known *enode.Node, src enode.ID, record []byte) (*enode.Node, error) {
 	if len(record) > 0 {
 		var r enr.Record
 		if err := r.UnmarshalBinary(record); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 		}
 		if known == nil || known.Seq() < r.Seq() {
-			n, err := enode.New(&r)
+			n, err := newNode(&r)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 			}
