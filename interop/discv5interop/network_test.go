@@ -320,19 +320,26 @@ func testMixedNetwork(t *testing.T, bootKind string, perKind int) {
 	t.Logf("%d targeted lookups across implementations, %d retried", targeted.Load(), retries.Load())
 }
 
-// pair is a Trellis node and a go-ethereum node that know nothing of each
-// other beyond the record given to a request.
-func pair(t *testing.T) (tr, ge *member) {
-	return startTrellis(t, nil), startGeth(t, nil)
+// direction is a request's sender and recipient.
+type direction struct{ from, to *member }
+
+// directions returns Trellis -> go-ethereum and go-ethereum -> Trellis, each
+// between two new nodes that have never spoken: the first request of each
+// direction opens the session, so its handshake is the one that carries
+// the request, and each implementation is tested as the initiator.
+func directions(t *testing.T) []direction {
+	return []direction{
+		{startTrellis(t, nil), startGeth(t, nil)},
+		{startGeth(t, nil), startTrellis(t, nil)},
+	}
 }
 
 // TestPingBothWays: each side's PING gets a PONG carrying the other's
 // record sequence number and the address the PING came from.
 func TestPingBothWays(t *testing.T) {
-	tr, ge := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, c := range []struct{ from, to *member }{{tr, ge}, {ge, tr}} {
+	for _, c := range directions(t) {
 		seq, seen, err := c.from.ping(ctx, c.to.record)
 		if err != nil {
 			t.Errorf("%s -> %s PING: %v", c.from.kind, c.to.kind, err)
@@ -350,11 +357,12 @@ func TestPingBothWays(t *testing.T) {
 // TestRequestENRBothWays: each side asks the other for its record
 // (FINDNODE distance 0) and gets the record the other started with.
 func TestRequestENRBothWays(t *testing.T) {
-	tr, ge := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, c := range []struct{ from, to *member }{{tr, ge}, {ge, tr}} {
+	for _, c := range directions(t) {
+		start := time.Now()
 		got, err := c.from.requestENR(ctx, c.to.record)
+		t.Logf("%s -> %s RequestENR took %v", c.from.kind, c.to.kind, time.Since(start))
 		if err != nil {
 			t.Errorf("%s -> %s RequestENR: %v", c.from.kind, c.to.kind, err)
 		} else if got != c.to.record {
@@ -367,14 +375,16 @@ func TestRequestENRBothWays(t *testing.T) {
 // with the sender's ID and address, and its answer comes back; a TALKREQ of
 // a protocol nobody registered gets an empty TALKRESP, not an error.
 func TestTalkBothWays(t *testing.T) {
-	tr, ge := pair(t)
 	const proto = "interop-echo"
 	calls := make(chan talkCall, 4)
-	tr.registerEcho(proto, calls)
-	ge.registerEcho(proto, calls)
+	dirs := directions(t)
+	for _, c := range dirs {
+		c.from.registerEcho(proto, calls)
+		c.to.registerEcho(proto, calls)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, c := range []struct{ from, to *member }{{tr, ge}, {ge, tr}} {
+	for _, c := range dirs {
 		req := "hello from " + c.from.kind
 		resp, err := c.from.talk(ctx, c.to.record, proto, []byte(req))
 		if err != nil {
@@ -401,7 +411,7 @@ func TestTalkBothWays(t *testing.T) {
 	// A 1000-byte request and its answer each fill most of a 1280-byte
 	// packet.
 	big := bytes.Repeat([]byte{0xab}, 1000)
-	for _, c := range []struct{ from, to *member }{{tr, ge}, {ge, tr}} {
+	for _, c := range dirs {
 		resp, err := c.from.talk(ctx, c.to.record, proto, big)
 		if err != nil || !bytes.Equal(resp, append([]byte(c.to.kind+":"), big...)) {
 			t.Errorf("%s -> %s 1000-byte TALKREQ: %d bytes, %v", c.from.kind, c.to.kind, len(resp), err)
