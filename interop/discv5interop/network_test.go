@@ -17,10 +17,12 @@ import (
 	glog "github.com/ethereum/go-ethereum/log"
 	gdiscover "github.com/ethereum/go-ethereum/p2p/discover"
 	genode "github.com/ethereum/go-ethereum/p2p/enode"
+	genr "github.com/ethereum/go-ethereum/p2p/enr"
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/discover"
 	"github.com/trellis-p2p/trellis/enode"
+	"github.com/trellis-p2p/trellis/enr"
 )
 
 // member is one node of a mixed network, Trellis or go-ethereum.
@@ -418,4 +420,50 @@ func TestTalkBothWays(t *testing.T) {
 		}
 		<-calls
 	}
+}
+
+// TestRecordUpdateBothWays: after a node changes its record, the other
+// implementation sees the new sequence number in the PONG and Resolve
+// returns the new record.
+func TestRecordUpdateBothWays(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range directions(t) {
+		// A first exchange, so that the new record has to travel in an
+		// existing session rather than in a handshake.
+		if _, _, err := c.from.ping(ctx, c.to.record); err != nil {
+			t.Fatalf("%s -> %s PING: %v", c.from.kind, c.to.kind, err)
+		}
+		old := c.to.record
+		now := c.to.setTCP(30303)
+		if enode.MustParse(now).Seq() <= enode.MustParse(old).Seq() {
+			t.Fatalf("%s record did not change: %s", c.to.kind, now)
+		}
+		seq, _, err := c.from.ping(ctx, old)
+		if err != nil || seq != enode.MustParse(now).Seq() {
+			t.Errorf("%s -> %s PING after the update: enr-seq %d, %v; want %d", c.from.kind, c.to.kind, seq, err, enode.MustParse(now).Seq())
+		}
+		if got := c.from.resolve(ctx, old); got != now {
+			t.Errorf("%s -> %s Resolve of the old record:\n got %s\nwant %s", c.from.kind, c.to.kind, got, now)
+		}
+	}
+}
+
+// setTCP adds a TCP port to m's record and returns the new record.
+func (m *member) setTCP(port int) string {
+	if m.t != nil {
+		m.t.LocalNode().Set(enr.TCP(port))
+		return m.t.Self().String()
+	}
+	m.g.LocalNode().Set(genr.TCP(port))
+	return m.g.Self().String()
+}
+
+// resolve returns the newest record of the node with record rec that m can
+// find.
+func (m *member) resolve(ctx context.Context, rec string) string {
+	if m.t != nil {
+		return m.t.Resolve(ctx, enode.MustParse(rec)).String()
+	}
+	return m.g.Resolve(genode.MustParse(rec)).String()
 }
