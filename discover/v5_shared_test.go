@@ -45,6 +45,9 @@ func checkShared(t *testing.T, conns [2]UDPConn, addrs [2]netip.AddrPort) {
 	if s4.PacketsIn["PING/v4"] == 0 || s5.PacketsIn["PING/v5"] == 0 || s5.PacketsIn["TALKRESP/v5"] != 1 {
 		t.Errorf("stats: v4 in %v, v5 in %v", s4.PacketsIn, s5.PacketsIn)
 	}
+	if s4.PacketsOut["PONG/v4"] == 0 || s4.BytesIn == 0 || s4.BytesOut == 0 || s5.BytesOut == 0 || s4.TableNodes < 0 {
+		t.Errorf("stats: v4 %+v, v5 %+v", s4, s5)
+	}
 	if s4.PacketsIn["PING/v5"] != 0 || s5.PacketsIn["PING/v4"] != 0 {
 		t.Error("a protocol counted the other's packets")
 	}

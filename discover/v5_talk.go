@@ -13,8 +13,8 @@ import (
 // TalkHandler answers a TALKREQ of the protocol it is registered for
 // (discv5-wire.md "TALKREQ Request"). It runs on a goroutine of its own,
 // at most maxTalkHandlers at a time, and should return promptly: the
-// requester waits 700ms. Its result is sent as the TALKRESP; nil sends an
-// empty one.
+// requester waits 700ms, and Close waits for running handlers. Its result
+// is sent as the TALKRESP; nil sends an empty one.
 type TalkHandler func(id enode.ID, addr netip.AddrPort, req []byte) []byte
 
 // ErrTalkBusy: a TALKREQ arrived while maxTalkHandlers handlers were

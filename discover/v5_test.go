@@ -10,6 +10,7 @@ import (
 
 	"github.com/trellis-p2p/trellis/discover/v5wire"
 	"github.com/trellis-p2p/trellis/enode"
+	"github.com/trellis-p2p/trellis/enr"
 )
 
 // listenV5 starts a discv5 listener with key i at addr on the test network.
@@ -80,6 +81,27 @@ func TestV5PingTimeout(t *testing.T) {
 		}
 		if d := time.Since(start); d != respTimeoutV5 {
 			t.Errorf("timed out after %v, want %v", d, respTimeoutV5)
+		}
+	})
+}
+
+// Resolve finds a node's newer record by asking it (FINDNODE at distance
+// 0); the record's sequence number goes up with every change.
+func TestV5Resolve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		a := tn.listenV5(1, "10.0.0.1:30303", Config{})
+		b := tn.listenV5(2, "10.0.0.2:30303", Config{})
+		old := b.Self()
+		b.LocalNode().Set(enr.TCP(30303))
+		got := a.Resolve(context.Background(), old)
+		if got.Seq() != b.Self().Seq() || got.Seq() <= old.Seq() || got.TCP() != 30303 {
+			t.Fatalf("Resolve returned seq %d tcp %d, want seq %d tcp 30303", got.Seq(), got.TCP(), b.Self().Seq())
+		}
+		// A dead node resolves to itself.
+		dead := enode.NewV4(cachedKey(9).PubKey(), netip.MustParseAddr("10.0.0.9"), 0, 30303)
+		if got := a.Resolve(context.Background(), dead); got != dead {
+			t.Fatalf("Resolve of a dead node returned %v", got)
 		}
 	})
 }
