@@ -46,6 +46,7 @@ const (
 	DefaultName        = "trellis/crawl"
 	DefaultListenAddr  = "0.0.0.0:0"
 	progressEvery      = 2 * time.Second
+	enrAttempts        = 3 // record requests per node while they time out
 	// idlePause spaces the lookups of a walk that has stopped finding
 	// nodes: on a small or local network lookups return in a millisecond,
 	// and spinning through them for IdleTime would only burn CPU.
@@ -374,9 +375,21 @@ func (c *crawler) lookupLoop(ctx context.Context, found chan<- []*enode.Node) {
 // probe asks n for its record and then reads its Hello.
 func (c *crawler) probe(ctx context.Context, n *enode.Node) probeResult {
 	r := probeResult{id: n.ID()}
-	ectx, cancel := context.WithTimeout(ctx, c.cfg.ENRTimeout)
-	nn, err := c.disc.RequestENR(ectx, n)
-	cancel()
+	var (
+		nn  *enode.Node
+		err error
+	)
+	// UDP drops packets, and a busy node answers late: a record request
+	// that timed out is worth repeating, the more so as the record relayed
+	// by Neighbors may lack the TCP port needed to dial.
+	for range enrAttempts {
+		ectx, cancel := context.WithTimeout(ctx, c.cfg.ENRTimeout)
+		nn, err = c.disc.RequestENR(ectx, n)
+		cancel()
+		if !errors.Is(err, discover.ErrTimeout) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		r.enrErr = err
 	} else {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -14,90 +13,51 @@ import (
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
+	"github.com/trellis-p2p/trellis/devnet"
 	"github.com/trellis-p2p/trellis/discover"
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/enr"
-	"github.com/trellis-p2p/trellis/gossip"
 	"github.com/trellis-p2p/trellis/internal/leakcheck"
-	"github.com/trellis-p2p/trellis/netutil"
-	"github.com/trellis-p2p/trellis/p2p"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var loopback = netip.MustParseAddr("127.0.0.1")
 
-// testNet is a network of n nodes on 127.0.0.1, each with a discv4 listener
-// bootstrapping from the first and an RLPx server speaking gossip/1, as
-// devnet builds them. (Package devnet does not expose its nodes' records,
-// which a crawl needs as bootnode.)
-type testNet struct {
-	nodes []*enode.Node
-	close []func()
-}
-
-func startTestNet(t testing.TB, n int) *testNet {
+// startDevnet starts an n-node devnet (package devnet: discv4
+// bootstrapping from node 0, RLPx with gossip/1, nodes dialing one another)
+// without gossip traffic, which a crawl does not need. The nodes trust the
+// crawler with key crawler (if not nil): a node whose peer slots are all
+// taken refuses a dialer before its Hello, as go-ethereum does, and in a
+// devnet, whose peers do not come and go, a crawl would never read it.
+func startDevnet(t testing.TB, n int, crawler *crypto.PrivateKey) *devnet.Devnet {
 	t.Helper()
-	tn := new(testNet)
-	t.Cleanup(func() {
-		for i := len(tn.close) - 1; i >= 0; i-- {
-			tn.close[i]()
-		}
-	})
-	restrict := new(netutil.Netlist)
-	restrict.Add("127.0.0.0/8")
-	for i := range n {
-		key, err := crypto.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln := enode.NewLocalNode(nil, key)
-		ln.SetStaticIP(loopback)
-		ln.SetFallbackUDP(conn.LocalAddr().(*net.UDPAddr).Port)
-		dcfg := discover.Config{PrivateKey: key, NetRestrict: restrict}
-		if i > 0 {
-			dcfg.Bootnodes = tn.nodes[:1]
-		}
-		disc, err := discover.ListenV4(conn, ln, dcfg)
-		if err != nil {
-			conn.Close()
-			t.Fatal(err)
-		}
-		tn.close = append(tn.close, disc.Close)
-		g := gossip.New(gossip.Config{Self: enode.PubkeyToIDV4(key.PubKey())})
-		srv := &p2p.Server{Config: p2p.Config{
-			PrivateKey:  key,
-			Name:        fmt.Sprintf("crawltest/v1.%d", i),
-			MaxPeers:    10,
-			ListenAddr:  netip.AddrPortFrom(loopback, 0).String(),
-			NetRestrict: restrict,
-			Protocols:   []p2p.Protocol{g.Protocol()},
-			NoDiscovery: true,
-			LocalNode:   ln,
-			Logger:      slog.New(slog.DiscardHandler),
-		}}
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		tn.close = append(tn.close, srv.Stop)
-		tn.nodes = append(tn.nodes, srv.Self())
+	cfg := devnet.Config{Nodes: n, GossipInterval: -1}
+	if crawler != nil {
+		cfg.TrustedNodes = []*enode.Node{enode.NewV4(crawler.PubKey(), netip.Addr{}, 0, 0)}
 	}
-	return tn
+	d, err := devnet.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
 }
 
 func testCrawl(t *testing.T, n int, timeout time.Duration) {
-	tn := startTestNet(t, n)
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDevnet(t, n, key)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var progress bytes.Buffer
 	start := time.Now()
 	res, err := Run(ctx, Config{
-		Bootnodes:  tn.nodes[:1],
+		Bootnodes:  []*enode.Node{d.Bootnode()},
 		ListenAddr: "127.0.0.1:0",
+		PrivateKey: key,
 		Progress:   &progress,
 	})
 	if err != nil {
@@ -111,7 +71,8 @@ func testCrawl(t *testing.T, n int, timeout time.Duration) {
 	for _, e := range res.Nodes {
 		got[e.ID] = e
 	}
-	for i, want := range tn.nodes {
+	for i := range n {
+		want := d.Node(i)
 		e := got[want.ID().String()]
 		if e == nil {
 			t.Errorf("node %d not found", i)
@@ -121,7 +82,7 @@ func testCrawl(t *testing.T, n int, timeout time.Duration) {
 			t.Errorf("node %d: no Hello (dial error %q)", i, e.DialError)
 			continue
 		}
-		if wantName := fmt.Sprintf("crawltest/v1.%d", i); e.Hello.Name != wantName || !e.Hello.KeyMatch {
+		if wantName := fmt.Sprintf("trellis-devnet/%d", i); e.Hello.Name != wantName || !e.Hello.KeyMatch {
 			t.Errorf("node %d: Hello name %q key match %v, want %q", i, e.Hello.Name, e.Hello.KeyMatch, wantName)
 		}
 		if e.ENRError != "" || e.Record != want.String() {
@@ -135,7 +96,7 @@ func testCrawl(t *testing.T, n int, timeout time.Duration) {
 		t.Errorf("found %d nodes, want %d", len(res.Nodes), n)
 	}
 	c := res.Census()
-	if c.Nodes != n || c.Hellos != n || c.Records != n || c.Clients["crawltest"] != n || c.Caps["gossip/1"] != n {
+	if c.Nodes != n || c.Hellos != n || c.Records != n || c.Clients["trellis-devnet"] != n || c.Caps["gossip/1"] != n {
 		t.Errorf("census %+v", c)
 	}
 	var out bytes.Buffer
@@ -172,7 +133,7 @@ func TestCrawl100(t *testing.T) {
 func TestCrawlDialErrors(t *testing.T) {
 	// A node whose TCP port has no listener: found and its record read over
 	// discv4, but the dial fails and says so.
-	tn := startTestNet(t, 1)
+	d := startDevnet(t, 2, nil)
 	key, _ := crypto.GenerateKey()
 	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
 	if err != nil {
@@ -187,7 +148,7 @@ func TestCrawlDialErrors(t *testing.T) {
 	}
 	ln.Set(enr.TCP(closed.Addr().(*net.TCPAddr).Port))
 	closed.Close()
-	disc, err := discover.ListenV4(conn, ln, discover.Config{PrivateKey: key, Bootnodes: tn.nodes})
+	disc, err := discover.ListenV4(conn, ln, discover.Config{PrivateKey: key, Bootnodes: []*enode.Node{d.Bootnode()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,11 +205,11 @@ func TestClientName(t *testing.T) {
 func TestCrawlContextEnds(t *testing.T) {
 	// With a walk that would never end by itself, the context ends the
 	// crawl, which returns what it found so far.
-	tn := startTestNet(t, 5)
+	d := startDevnet(t, 5, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := Run(ctx, Config{Bootnodes: tn.nodes[:1], ListenAddr: "127.0.0.1:0", IdleTime: time.Hour})
+	res, err := Run(ctx, Config{Bootnodes: []*enode.Node{d.Bootnode()}, ListenAddr: "127.0.0.1:0", IdleTime: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

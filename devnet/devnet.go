@@ -89,6 +89,14 @@ type Config struct {
 	DrainTimeout   time.Duration
 	// Sim runs the nodes on in-memory networks instead of loopback sockets.
 	Sim bool
+	// TrustedNodes are admitted by every node above its peer limit, as a
+	// node operator trusts their own crawler or monitor: a node with all
+	// its slots taken refuses other dialers before the Hello (devp2p
+	// rlpx.md, disconnect reason 0x04), as go-ethereum does.
+	TrustedNodes []*enode.Node
+	// DiscoveryV5 runs discv5 beside discv4 on each node's discovery socket
+	// (discover.ListenShared); the dialer draws from both random walks.
+	DiscoveryV5 bool
 	// Logger receives the nodes' logs. Nil means discarded.
 	Logger *slog.Logger
 }
@@ -154,6 +162,7 @@ type Devnet struct {
 type node struct {
 	srv    *p2p.Server
 	disc   *discover.UDPv4
+	disc5  *discover.UDPv5 // nil unless Config.DiscoveryV5
 	gossip *gossip.Gossip
 }
 
@@ -254,10 +263,33 @@ func (d *Devnet) startNode(i int, boot *enode.Node, udpNet *memudp.Network, tcpN
 	if boot != nil {
 		dcfg.Bootnodes = []*enode.Node{boot}
 	}
-	disc, err := discover.ListenV4(conn, ln, dcfg)
-	if err != nil {
-		conn.Close()
-		return nil, err
+	var (
+		disc   *discover.UDPv4
+		disc5  *discover.UDPv5
+		source enode.Iterator
+	)
+	if d.cfg.DiscoveryV5 {
+		dcfg.Log = log.With("proto", "discv4+5")
+		if disc, disc5, err = discover.ListenShared(conn, ln, dcfg); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		mix := enode.NewFairMix(time.Second)
+		mix.AddSource(disc.RandomNodes())
+		mix.AddSource(disc5.RandomNodes())
+		source = mix
+	} else {
+		if disc, err = discover.ListenV4(conn, ln, dcfg); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		source = disc.RandomNodes()
+	}
+	closeDisc := func() {
+		if disc5 != nil {
+			disc5.Close()
+		}
+		disc.Close()
 	}
 
 	self := enode.PubkeyToIDV4(key.PubKey())
@@ -267,22 +299,24 @@ func (d *Devnet) startNode(i int, boot *enode.Node, udpNet *memudp.Network, tcpN
 		Logger:  log.With("proto", "gossip"),
 	})
 	srv := &p2p.Server{Config: p2p.Config{
-		PrivateKey:  key,
-		Name:        fmt.Sprintf("trellis-devnet/%d", i),
-		MaxPeers:    d.cfg.MaxPeers,
-		ListenAddr:  netip.AddrPortFrom(loopback, 0).String(),
-		NetRestrict: restrict,
-		Protocols:   []p2p.Protocol{g.Protocol()},
-		Discovery:   disc.RandomNodes(),
-		LocalNode:   ln,
-		Network:     network,
-		Logger:      log,
+		PrivateKey:   key,
+		Name:         fmt.Sprintf("trellis-devnet/%d", i),
+		MaxPeers:     d.cfg.MaxPeers,
+		TrustedNodes: d.cfg.TrustedNodes,
+		ListenAddr:   netip.AddrPortFrom(loopback, 0).String(),
+		NetRestrict:  restrict,
+		Protocols:    []p2p.Protocol{g.Protocol()},
+		Discovery:    source,
+		LocalNode:    ln,
+		Network:      network,
+		Logger:       log,
 	}}
 	if err := srv.Start(); err != nil {
-		disc.Close()
+		source.Close() // the server closes it only once started
+		closeDisc()
 		return nil, err
 	}
-	return &node{srv: srv, disc: disc, gossip: g}, nil
+	return &node{srv: srv, disc: disc, disc5: disc5, gossip: g}, nil
 }
 
 // Stats returns the latest sample (at most SampleInterval old).
@@ -294,6 +328,14 @@ func (d *Devnet) Stats() Stats {
 
 // Nodes returns the number of nodes.
 func (d *Devnet) Nodes() int { return len(d.nodes) }
+
+// Node returns the current record of node i, 0 <= i < Nodes(): its ID, and
+// its loopback IP and TCP and UDP ports, as enode URL (URLv4) or ENR
+// (String). It is what a tool pointed at the devnet takes as bootnode.
+func (d *Devnet) Node(i int) *enode.Node { return d.nodes[i].srv.Self() }
+
+// Bootnode returns the record of node 0, from which the others bootstrap.
+func (d *Devnet) Bootnode() *enode.Node { return d.Node(0) }
 
 // Finish stops publishing, waits up to DrainTimeout (or until ctx ends) for
 // the counted messages still propagating, takes a last sample and returns
@@ -346,6 +388,9 @@ func (d *Devnet) closeNodes() {
 		go func() {
 			defer wg.Done()
 			n.srv.Stop() // closes the discovery iterator too
+			if n.disc5 != nil {
+				n.disc5.Close()
+			}
 			n.disc.Close()
 		}()
 	}

@@ -150,3 +150,58 @@ func TestTracker(t *testing.T) {
 		t.Fatalf("stats %+v, complete %v", s, tr.complete())
 	}
 }
+
+// TestNodeRecords checks the accessors tools use to reach the network.
+func TestNodeRecords(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, err := Start(context.Background(), Config{Nodes: 4, Sim: true, GossipInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		seen := map[enode.ID]bool{}
+		for i := range d.Nodes() {
+			n := d.Node(i)
+			if seen[n.ID()] {
+				t.Errorf("node %d: ID %v twice", i, n.ID())
+			}
+			seen[n.ID()] = true
+			tcp, okTCP := n.TCPEndpoint()
+			udp, okUDP := n.UDPEndpoint()
+			if !okTCP || !okUDP || tcp.Addr() != loopback || udp.Addr() != loopback || tcp.Port() == 0 || udp.Port() == 0 {
+				t.Errorf("node %d: endpoints %v %v", i, tcp, udp)
+			}
+			if d.index[n.ID()] != i {
+				t.Errorf("node %d: index %d", i, d.index[n.ID()])
+			}
+		}
+		if d.Bootnode().ID() != d.Node(0).ID() {
+			t.Error("Bootnode is not node 0")
+		}
+	})
+}
+
+// TestSimConvergesV5 runs discv5 beside discv4 and checks that each node's
+// discv5 table fills from the bootnode too.
+func TestSimConvergesV5(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, err := Start(context.Background(), Config{Nodes: 8, Sim: true, DiscoveryV5: true, GossipInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		time.Sleep(30 * time.Second)
+		for i, n := range d.nodes {
+			if n.disc5 == nil {
+				t.Fatalf("node %d has no discv5", i)
+			}
+			if got := n.disc5.Stats().TableNodes; got < 3 {
+				t.Errorf("node %d: %d nodes in its discv5 table", i, got)
+			}
+		}
+		r := d.Finish(context.Background())
+		if !r.GraphConnected {
+			t.Errorf("graph not connected: %+v", r)
+		}
+	})
+}
