@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/trellis-p2p/trellis/discover"
 	"github.com/trellis-p2p/trellis/p2p"
 )
 
@@ -45,6 +46,14 @@ func (n *Node) writeMetrics(w io.Writer) {
 	if c := n.server.Counters(); c != nil {
 		writeP2PMetrics(w, c.Snapshot())
 	}
+	var disc []discoveryStats
+	if disc4 := n.disc4.Load(); disc4 != nil {
+		disc = append(disc, discoveryStats{"v4", disc4.Stats()})
+	}
+	if disc5 := n.disc5.Load(); disc5 != nil {
+		disc = append(disc, discoveryStats{"v5", disc5.Stats()})
+	}
+	writeDiscoveryMetrics(w, disc)
 	samples := make([]metrics.Sample, len(runtimeSamples))
 	for i, s := range runtimeSamples {
 		samples[i].Name = s.key
@@ -115,6 +124,55 @@ func writeTraffic(w io.Writer, dir string, t []p2p.Traffic) {
 	header(w, msgsName, "counter", "Count of "+dir+" messages by protocol.")
 	for _, k := range order {
 		fmt.Fprintf(w, "%s{protocol=%s} %d\n", msgsName, quote(k), byProto[k].msgs)
+	}
+}
+
+// discoveryStats are the counters of one discovery listener.
+type discoveryStats struct {
+	proto string // "v4" or "v5"
+	discover.Stats
+}
+
+// writeDiscoveryMetrics writes the discovery listeners' packet, byte and
+// drop counters and table sizes. Packet names ("PING/v4") become the kind
+// label without the protocol suffix, which is the proto label.
+func writeDiscoveryMetrics(w io.Writer, ls []discoveryStats) {
+	if len(ls) == 0 {
+		return
+	}
+	const packets = "trellis_discovery_packets_total"
+	header(w, packets, "counter", "Discovery packets by protocol, direction and kind.")
+	for _, l := range ls {
+		for _, d := range []struct {
+			dir string
+			m   map[string]uint64
+		}{{"in", l.PacketsIn}, {"out", l.PacketsOut}} {
+			kinds := make([]string, 0, len(d.m))
+			for k := range d.m {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			for _, k := range kinds {
+				kind, _, _ := strings.Cut(k, "/")
+				fmt.Fprintf(w, "%s{proto=%s,dir=%s,kind=%s} %d\n", packets, quote(l.proto), quote(d.dir), quote(kind), d.m[k])
+			}
+		}
+	}
+	const bytes = "trellis_discovery_bytes_total"
+	header(w, bytes, "counter", "Discovery datagram bytes by protocol and direction.")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s{proto=%s,dir=\"in\"} %d\n", bytes, quote(l.proto), l.BytesIn)
+		fmt.Fprintf(w, "%s{proto=%s,dir=\"out\"} %d\n", bytes, quote(l.proto), l.BytesOut)
+	}
+	const dropped = "trellis_discovery_dropped_total"
+	header(w, dropped, "counter", "Discovery datagrams (and discv5 NODES records) dropped: undecodable, rate-limited, restricted, unsolicited or invalid.")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s{proto=%s} %d\n", dropped, quote(l.proto), l.Dropped)
+	}
+	const table = "trellis_discovery_table_nodes"
+	header(w, table, "gauge", "Live nodes in the discovery table by protocol.")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s{proto=%s} %d\n", table, quote(l.proto), l.TableNodes)
 	}
 }
 

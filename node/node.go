@@ -41,8 +41,12 @@
 // /debug/metrics/prometheus): trellis_p2p_peers{direction},
 // trellis_p2p_dials_total, trellis_p2p_dial_outcomes_total{outcome},
 // trellis_p2p_serve_outcomes_total{outcome},
-// trellis_p2p_{ingress,egress}_{bytes,messages}_total{protocol}, and Go
-// runtime gauges under client_golang's names.
+// trellis_p2p_{ingress,egress}_{bytes,messages}_total{protocol},
+// trellis_discovery_packets_total{proto,dir,kind},
+// trellis_discovery_bytes_total{proto,dir},
+// trellis_discovery_dropped_total{proto},
+// trellis_discovery_table_nodes{proto}, and Go runtime gauges under
+// client_golang's names.
 package node
 
 import (
@@ -56,6 +60,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
@@ -83,6 +88,7 @@ var (
 	ErrDuplicate      = errors.New("node: duplicate service")
 	ErrRegisterLate   = errors.New("node: cannot register services on a running node")
 	ErrEndpointListen = errors.New("node: cannot listen")
+	ErrConfig         = errors.New("node: invalid config")
 )
 
 // Config holds the node's options. Zero values are usable: an ephemeral node
@@ -103,6 +109,12 @@ type Config struct {
 	// (devp2p discv4.md), e.g. ":30303". Its random walk feeds the dialer
 	// unless P2P.NoDiscovery.
 	DiscoveryV4Addr string
+	// DiscoveryV5Addr, if set, is the UDP address of a discv5 listener
+	// (devp2p discv5), whose random walk feeds the dialer too. Set to the
+	// address of DiscoveryV4Addr, both protocols share one socket
+	// (discover.ListenShared), as go-ethereum runs them; the node record
+	// has room for one UDP port, so two different addresses are an error.
+	DiscoveryV5Addr string
 	// Bootnodes seed discovery.
 	Bootnodes []*enode.Node
 	// DNSDiscovery are enrtree:// URLs (EIP-1459) whose nodes are dialed.
@@ -146,6 +158,11 @@ type Node struct {
 	lock   *os.File // nil for an ephemeral node
 	start  time.Time
 
+	// The discovery listeners, set by Start for /metrics, whose handler
+	// must not wait for mu (held by Start and Close).
+	disc4 atomic.Pointer[discover.UDPv4]
+	disc5 atomic.Pointer[discover.UDPv5]
+
 	mu         sync.Mutex
 	state      int // stateInit, stateRunning, stateClosed
 	lifecycles []Lifecycle
@@ -165,6 +182,9 @@ const (
 // taking its lock) and prepares the node. Call Close when done, whether or
 // not the node was started.
 func New(cfg Config) (_ *Node, err error) {
+	if v4, v5 := cfg.DiscoveryV4Addr, cfg.DiscoveryV5Addr; v4 != "" && v5 != "" && v4 != v5 {
+		return nil, fmt.Errorf("%w: discv4 on %s and discv5 on %s: the node record has one UDP port, so both must share one address", ErrConfig, v4, v5)
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, rpc: rpc.NewServer()}
 	if n.log == nil {
 		n.log = slog.Default()
@@ -368,34 +388,18 @@ func (n *Node) startP2P() error {
 	srv.Protocols = slices.Clone(n.protocols)
 
 	var sources []enode.Iterator
-	var disc *discover.UDPv4
-	if n.cfg.DiscoveryV4Addr != "" {
-		addr, err := net.ResolveUDPAddr("udp", n.cfg.DiscoveryV4Addr)
-		if err != nil {
-			return fmt.Errorf("invalid discovery address %q: %w", n.cfg.DiscoveryV4Addr, err)
-		}
-		conn, err := net.ListenUDP("udp", addr)
-		if err != nil {
-			return fmt.Errorf("%w: discovery on UDP %s: %w", ErrEndpointListen, addr, err)
-		}
-		// discover leaves publishing the port to us (the IP comes from the
-		// p2p server's listener, or NAT).
-		srv.Config.LocalNode.SetFallbackUDP(conn.LocalAddr().(*net.UDPAddr).Port)
-		disc, err = discover.ListenV4(conn, srv.Config.LocalNode, discover.Config{
-			PrivateKey:  srv.PrivateKey,
-			DB:          n.db,
-			Bootnodes:   n.cfg.Bootnodes,
-			NetRestrict: srv.NetRestrict,
-			Log:         n.log.With("module", "discv4"),
-		})
-		if err != nil {
-			conn.Close()
-			return fmt.Errorf("cannot start discovery: %w", err)
-		}
-		n.stops = append(n.stops, disc.Close)
-		n.db.StartExpirer() // stopped by db.Close in release
-		srv.Resolver = resolver{disc}
-		sources = append(sources, disc.RandomNodes())
+	disc4, disc5, err := n.startDiscovery()
+	if err != nil {
+		return err
+	}
+	if disc4 != nil {
+		srv.Resolver = resolver{disc4}
+		sources = append(sources, disc4.RandomNodes())
+	} else if disc5 != nil {
+		srv.Resolver = resolver{disc5}
+	}
+	if disc5 != nil {
+		sources = append(sources, disc5.RandomNodes())
 	}
 	if len(n.cfg.DNSDiscovery) > 0 {
 		dc := dnsdisc.Config{Log: n.log.With("module", "dnsdisc")}
@@ -437,8 +441,8 @@ func (n *Node) startP2P() error {
 		if a, ok := srv.Addr().(*net.TCPAddr); ok {
 			mc.TCP = a.Port
 		}
-		if disc != nil {
-			if a, ok := disc.Self().UDPEndpoint(); ok {
+		if disc4 != nil || disc5 != nil {
+			if a, ok := srv.Config.LocalNode.Node().UDPEndpoint(); ok {
 				mc.UDP = int(a.Port())
 			}
 		}
@@ -451,8 +455,73 @@ func (n *Node) startP2P() error {
 	return nil
 }
 
+// startDiscovery starts the discv4 and discv5 listeners that the config
+// asks for, on one socket if both.
+func (n *Node) startDiscovery() (*discover.UDPv4, *discover.UDPv5, error) {
+	v4addr, v5addr := n.cfg.DiscoveryV4Addr, n.cfg.DiscoveryV5Addr
+	addr := v4addr
+	if addr == "" {
+		addr = v5addr
+	}
+	if addr == "" {
+		return nil, nil, nil
+	}
+	uaddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid discovery address %q: %w", addr, err)
+	}
+	conn, err := net.ListenUDP("udp", uaddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: discovery on UDP %s: %w", ErrEndpointListen, uaddr, err)
+	}
+	srv := n.server
+	// discover leaves publishing the port to us (the IP comes from the p2p
+	// server's listener, or NAT).
+	srv.Config.LocalNode.SetFallbackUDP(conn.LocalAddr().(*net.UDPAddr).Port)
+	cfg := discover.Config{
+		PrivateKey:  srv.PrivateKey,
+		DB:          n.db,
+		Bootnodes:   n.cfg.Bootnodes,
+		NetRestrict: srv.NetRestrict,
+	}
+	var (
+		disc4 *discover.UDPv4
+		disc5 *discover.UDPv5
+	)
+	switch {
+	case v4addr != "" && v5addr != "":
+		cfg.Log = n.log.With("module", "discovery")
+		disc4, disc5, err = discover.ListenShared(conn, srv.Config.LocalNode, cfg)
+	case v4addr != "":
+		cfg.Log = n.log.With("module", "discv4")
+		disc4, err = discover.ListenV4(conn, srv.Config.LocalNode, cfg)
+	default:
+		cfg.Log = n.log.With("module", "discv5")
+		disc5, err = discover.ListenV5(conn, srv.Config.LocalNode, cfg)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("cannot start discovery: %w", err)
+	}
+	// Closing discv4 closes a shared socket: discv5 goes first.
+	if disc4 != nil {
+		n.stops = append(n.stops, disc4.Close)
+		n.disc4.Store(disc4)
+	}
+	if disc5 != nil {
+		n.stops = append(n.stops, disc5.Close)
+		n.disc5.Store(disc5)
+	}
+	n.db.StartExpirer() // stopped by db.Close in release
+	return disc4, disc5, nil
+}
+
 // resolver adapts discovery's lookup by ID to p2p.NodeResolver.
-type resolver struct{ disc *discover.UDPv4 }
+type resolver struct {
+	disc interface {
+		Resolve(context.Context, *enode.Node) *enode.Node
+	}
+}
 
 func (r resolver) Resolve(n *enode.Node) *enode.Node {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
