@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trellis-p2p/trellis/crawl"
+	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
 )
 
@@ -29,6 +30,7 @@ func init() {
 			dialTimeout := fs.Duration("dial-timeout", crawl.DefaultDialTimeout, "time limit of each RLPx dial")
 			idle := fs.Duration("idle", crawl.DefaultIdleTime, "end the walk when nothing new was found for this long")
 			nodial := fs.Bool("nodial", false, "only discover, do not dial nodes over RLPx")
+			nodekey := fs.String("nodekey", "", "node key file of the crawler (default: a new key for this run); nodes that trust its ID answer even when full")
 			return func(ctx context.Context, env *cmdEnv) error {
 				if len(env.args) != 0 {
 					return usageErrorf("unexpected arguments %q; bootnodes go in --bootnodes", env.args)
@@ -51,8 +53,15 @@ func init() {
 					ctx, cancel = context.WithTimeout(ctx, *timeout)
 					defer cancel()
 				}
+				var key *crypto.PrivateKey
+				if *nodekey != "" {
+					if key, err = crypto.LoadNodeKey(*nodekey); err != nil {
+						return fmt.Errorf("cannot read --nodekey (expected 64 hex characters, as go-ethereum's nodekey): %w", err)
+					}
+				}
 				res, err := crawl.Run(ctx, crawl.Config{
 					Bootnodes:   boot,
+					PrivateKey:  key,
 					ListenAddr:  *listen,
 					Concurrency: *conc,
 					DialTimeout: *dialTimeout,

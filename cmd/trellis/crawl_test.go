@@ -1,10 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,60 +12,13 @@ import (
 
 	"github.com/trellis-p2p/trellis/crawl"
 	"github.com/trellis-p2p/trellis/crypto"
-	"github.com/trellis-p2p/trellis/discover"
+	"github.com/trellis-p2p/trellis/devnet"
 	"github.com/trellis-p2p/trellis/enode"
-	"github.com/trellis-p2p/trellis/p2p"
 )
-
-// startDiscNode runs a node on 127.0.0.1 with a discv4 listener and an RLPx
-// server announcing tst/1, bootstrapping from boot if set.
-func startDiscNode(t *testing.T, i int, boot *enode.Node) *enode.Node {
-	t.Helper()
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo := netip.MustParseAddr("127.0.0.1")
-	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := enode.NewLocalNode(nil, key)
-	ln.SetStaticIP(lo)
-	ln.SetFallbackUDP(conn.LocalAddr().(*net.UDPAddr).Port)
-	cfg := discover.Config{PrivateKey: key}
-	if boot != nil {
-		cfg.Bootnodes = []*enode.Node{boot}
-	}
-	disc, err := discover.ListenV4(conn, ln, cfg)
-	if err != nil {
-		conn.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(disc.Close)
-	srv := &p2p.Server{Config: p2p.Config{
-		PrivateKey: key,
-		Name:       fmt.Sprintf("crawltest/v%d", i),
-		MaxPeers:   10,
-		NoDial:     true,
-		ListenAddr: "127.0.0.1:0",
-		LocalNode:  ln,
-		Logger:     slog.New(slog.DiscardHandler),
-		Protocols: []p2p.Protocol{{Name: "tst", Version: 1, Length: 1, Run: func(_ *p2p.Peer, rw p2p.MsgReadWriter) error {
-			_, err := rw.ReadMsg()
-			return err
-		}}},
-	}}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv.Self()
-}
 
 func TestCrawlCommand(t *testing.T) { testCrawlCommand(t, 4, "2s") }
 
-// TestCrawlCommand100 is the acceptance run: all of a 100-node network.
+// TestCrawlCommand100 is the acceptance run: all of a 100-node devnet.
 func TestCrawlCommand100(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100-node network is slow on a loaded machine")
@@ -74,20 +26,39 @@ func TestCrawlCommand100(t *testing.T) {
 	testCrawlCommand(t, 100, "15s")
 }
 
+// testCrawlCommand crawls an n-node devnet (package devnet, as "trellis
+// devnet" runs it, without gossip) and checks that nodes.json holds every
+// node with its record and Hello. The devnet trusts the crawler's key: a
+// node whose peer slots are taken refuses other dialers before its Hello
+// (as go-ethereum does), and a devnet's peers stay put.
 func testCrawlCommand(t *testing.T, n int, idle string) {
-	boot := startDiscNode(t, 0, nil)
-	want := map[string]bool{boot.ID().String(): true}
-	for i := 1; i < n; i++ {
-		want[startDiscNode(t, i, boot).ID().String()] = true
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "crawler.key")
+	if code, _, stderr := trellis(t, "key", "generate", keyFile); code != 0 {
+		t.Fatalf("key generate: %s", stderr)
 	}
-	out := filepath.Join(t.TempDir(), "nodes.json")
-	code, stdout, stderr := trellis(t, "crawl", "--bootnodes", boot.String(), "--listen", "127.0.0.1:0", "--idle", idle, "--timeout", "3m", "--out", out)
+	key, err := crypto.LoadNodeKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := devnet.Start(context.Background(), devnet.Config{
+		Nodes:          n,
+		GossipInterval: -1,
+		TrustedNodes:   []*enode.Node{enode.NewV4(key.PubKey(), netip.Addr{}, 0, 0)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	out := filepath.Join(dir, "nodes.json")
+	code, stdout, stderr := trellis(t, "crawl", "--bootnodes", d.Bootnode().String(), "--nodekey", keyFile,
+		"--listen", "127.0.0.1:0", "--idle", idle, "--timeout", "3m", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	t.Logf("stderr:\n%s", stderr)
 	t.Logf("stdout:\n%s", stdout)
-	for _, s := range []string{fmt.Sprintf("nodes: %d, records: %d, hellos: %d, dial errors: 0", n, n, n), "crawltest", "tst/1"} {
+	for _, s := range []string{fmt.Sprintf("nodes: %d, records: %d, hellos: %d, dial errors: 0", n, n, n), "trellis-devnet", "gossip/1"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("census lacks %q", s)
 		}
@@ -103,14 +74,25 @@ func testCrawlCommand(t *testing.T, n int, idle string) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range res.Nodes {
-		if !want[n.ID] || n.Hello == nil || !strings.HasPrefix(n.Record, "enr:") || n.FirstSeen.IsZero() {
-			t.Errorf("unexpected entry in nodes.json: %+v", n)
+	want := map[string]int{}
+	for i := range d.Nodes() {
+		want[d.Node(i).ID().String()] = i
+	}
+	for _, e := range res.Nodes {
+		i, ok := want[e.ID]
+		if !ok || !strings.HasPrefix(e.Record, "enr:") || e.FirstSeen.IsZero() {
+			t.Errorf("unexpected entry in nodes.json: %+v", e)
+			continue
 		}
-		delete(want, n.ID)
+		delete(want, e.ID)
+		h := e.Hello
+		if h == nil || h.Name != fmt.Sprintf("trellis-devnet/%d", i) || h.Version != 5 || !h.KeyMatch ||
+			len(h.Caps) != 1 || h.Caps[0] != "gossip/1" || h.ListenPort == 0 {
+			t.Errorf("node %d: Hello %+v (dial error %q)", i, h, e.DialError)
+		}
 	}
 	if len(want) > 0 {
-		t.Errorf("nodes.json lacks %v", want)
+		t.Errorf("nodes.json lacks %d nodes: %v", len(want), want)
 	}
 }
 

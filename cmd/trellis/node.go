@@ -60,7 +60,7 @@ func init() {
 			fs.IntVar(&f.maxPending, "maxpendpeers", 0, "maximum number of inbound connections in handshake (0: 50)")
 			fs.BoolVar(&f.noDiscover, "nodiscover", false, "disable discovery: no discovery socket, dial only static peers")
 			fs.BoolVar(&f.discV4, "discovery.v4", true, "run discv4 discovery")
-			fs.BoolVar(&f.discV5, "discovery.v5", false, "run discv5 discovery (not implemented yet)")
+			fs.BoolVar(&f.discV5, "discovery.v5", false, "run discv5 discovery, on the discovery port beside discv4 (or alone with --discovery.v4=false)")
 			fs.StringVar(&f.bootnodes, "bootnodes", "", "comma-separated enode URLs or ENRs that seed discovery")
 			fs.StringVar(&f.dnsDisc, "discovery.dns", "", "comma-separated enrtree:// URLs (EIP-1459) whose nodes are dialed")
 			fs.StringVar(&f.dnsServer, "discovery.dns.server", "", "ip:port of the DNS server that --discovery.dns queries (default: the system resolver)")
@@ -136,9 +136,6 @@ func runNode(ctx context.Context, env *cmdEnv, f *nodeFlags) error {
 
 func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 	cfg := node.Config{DataDir: f.datadir, Logger: log}
-	if f.discV5 {
-		return cfg, usageErrorf("--discovery.v5 is not implemented yet; use --discovery.v4")
-	}
 	if f.datadir == "" {
 		return cfg, usageErrorf("--datadir must not be empty")
 	}
@@ -186,7 +183,7 @@ func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 		cfg.DNSServer = f.dnsServer
 	}
 	p.NoDiscovery = f.noDiscover
-	if !f.noDiscover && f.discV4 {
+	if !f.noDiscover && (f.discV4 || f.discV5) {
 		port := f.port
 		if f.discPort != "" {
 			if port, err = strconv.Atoi(f.discPort); err != nil {
@@ -196,7 +193,13 @@ func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 		if err := checkPort("--discovery.port", port); err != nil {
 			return cfg, err
 		}
-		cfg.DiscoveryV4Addr = ":" + strconv.Itoa(port)
+		// Both protocols share the one port of the node record.
+		if f.discV4 {
+			cfg.DiscoveryV4Addr = ":" + strconv.Itoa(port)
+		}
+		if f.discV5 {
+			cfg.DiscoveryV5Addr = ":" + strconv.Itoa(port)
+		}
 	}
 	if f.noDiscover {
 		cfg.DNSDiscovery = nil

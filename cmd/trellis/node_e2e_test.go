@@ -248,7 +248,6 @@ func TestNodeCommandErrors(t *testing.T) {
 		{[]string{"--nat", "bogus"}, 2, "invalid --nat"},
 		{[]string{"--port", "70000"}, 2, "invalid --port 70000"},
 		{[]string{"--log.format", "xml"}, 2, "invalid --log.format"},
-		{[]string{"--discovery.v5"}, 2, "not implemented yet"},
 		{[]string{"--nodekey", "/nonexistent/key"}, 1, "cannot read --nodekey /nonexistent/key"},
 		{[]string{"--nodekeyhex", "zz"}, 2, "invalid --nodekeyhex"},
 	}
