@@ -19,8 +19,6 @@ package ecies
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -138,35 +136,80 @@ func Decrypt(k *crypto.PrivateKey, ct, s1, s2 []byte) ([]byte, error) {
 // counter 1) over the shared secret z and s1, and splits the 32 bytes into
 // the AES key kE and the MAC key kM = SHA-256(second half), as rlpx.md says.
 func deriveKeys(z *[32]byte, s1 []byte) (ke [keyLen]byte, km [sha256.Size]byte) {
-	h := sha256.New()
-	var counter [4]byte
-	binary.BigEndian.PutUint32(counter[:], 1)
-	h.Write(counter[:])
-	h.Write(z[:])
-	h.Write(s1)
-	var k [sha256.Size]byte
-	h.Sum(k[:0])
+	// counter || z || s1 in one buffer: sha256.Sum256 needs no hash object,
+	// which would be one more allocation per handshake message.
+	var buf [4 + 32 + maxStackData]byte
+	var in []byte
+	if len(s1) <= maxStackData {
+		in = buf[:4+32+len(s1)]
+	} else {
+		in = make([]byte, 4+32+len(s1))
+	}
+	binary.BigEndian.PutUint32(in[:4], 1)
+	copy(in[4:], z[:])
+	copy(in[36:], s1)
+	k := sha256.Sum256(in)
+	clear(in[4:36])
 	copy(ke[:], k[:keyLen])
 	km = sha256.Sum256(k[keyLen:])
 	clear(k[:])
 	return ke, km
 }
 
+// maxStackData bounds the shared data deriveKeys hashes from a stack
+// buffer; RLPx passes none.
+const maxStackData = 32
+
 // tag writes HMAC-SHA-256(km, body || s2) to out, where body is iv || c.
+// The two hashes of HMAC (RFC 2104) run on stack digests: crypto/hmac would
+// allocate its state and two SHA-256 objects for every message.
 func tag(km *[sha256.Size]byte, body, s2, out []byte) {
-	mac := hmac.New(sha256.New, km[:])
-	mac.Write(body)
-	mac.Write(s2)
-	mac.Sum(out[:0])
+	var pad [sha256.BlockSize]byte
+	for i := range pad {
+		pad[i] = 0x36
+	}
+	subtle.XORBytes(pad[:], pad[:], km[:])
+	var inner [sha256.Size]byte
+	h := sha256.New()
+	h.Write(pad[:])
+	h.Write(body)
+	h.Write(s2)
+	h.Sum(inner[:0])
+	for i := range pad {
+		pad[i] = 0x5c
+	}
+	subtle.XORBytes(pad[:], pad[:], km[:])
+	h.Reset()
+	h.Write(pad[:])
+	h.Write(inner[:])
+	h.Sum(out[:0])
 }
 
-// xorCTR applies AES-128-CTR keystream from iv to src, writing dst.
+// xorCTR applies AES-128-CTR keystream from iv to src, writing dst. Handshake
+// messages are a few hundred bytes, so the keystream is made one block at a
+// time with the block cipher: cipher.NewCTR would allocate a second copy of
+// the key schedule.
 func xorCTR(ke *[keyLen]byte, iv, dst, src []byte) error {
 	block, err := aes.NewCipher(ke[:])
 	if err != nil {
 		// Unreachable: the key length is a constant 16.
 		return fmt.Errorf("ecies: %w", err)
 	}
-	cipher.NewCTR(block, iv).XORKeyStream(dst, src)
+	// One allocation for both: arguments to a cipher.Block escape.
+	buf := new([2 * aes.BlockSize]byte)
+	ctr, ks := buf[:aes.BlockSize], buf[aes.BlockSize:]
+	copy(ctr, iv)
+	for len(src) > 0 {
+		block.Encrypt(ks, ctr)
+		n := subtle.XORBytes(dst, src, ks)
+		dst, src = dst[n:], src[n:]
+		for i := len(ctr) - 1; i >= 0; i-- {
+			ctr[i]++
+			if ctr[i] != 0 {
+				break
+			}
+		}
+	}
+	clear(ks)
 	return nil
 }
