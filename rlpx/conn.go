@@ -86,8 +86,8 @@ func (c *Conn) Handshake(prv *crypto.PrivateKey) (*crypto.PublicKey, error) {
 	}
 	h := handshake{rand: crand.Reader, local: prv}
 	var (
-		sec Secrets
-		err error
+		auth, ack []byte
+		err       error
 	)
 	if c.dialDest != nil {
 		remote, ok := ec.FromPublicKey(c.dialDest)
@@ -95,17 +95,24 @@ func (c *Conn) Handshake(prv *crypto.PrivateKey) (*crypto.PublicKey, error) {
 			return nil, ErrHandshakeRemote
 		}
 		h.remote = &remote
-		sec, err = h.runInitiator(c.conn, c.conn, &c.rd.buf)
+		auth, ack, err = h.runInitiator(c.conn, c.conn, &c.rd.buf)
 	} else {
-		sec, err = h.runRecipient(c.conn, c.conn, &c.rd.buf)
+		auth, ack, err = h.runRecipient(c.conn, c.conn, &c.rd.buf)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := c.InitWithSecrets(sec); err != nil {
+	var keys sessionKeys
+	h.keys(auth, ack, &keys)
+	err = installSession(&keys.aes, &keys.mac, &keys.egress, nil, &keys.ingress, nil, &c.rd.fr, &c.wr.fw)
+	clear(keys.aes[:])
+	clear(keys.mac[:])
+	if err != nil {
 		return nil, err
 	}
-	return sec.remote, nil
+	c.rd.buf.min = readAheadSize
+	c.ready = true
+	return h.remote.PublicKey(), nil
 }
 
 // InitWithSecrets installs session secrets as if a handshake had agreed on

@@ -157,6 +157,11 @@ func (h *handshake) secrets(auth, ack []byte) Secrets {
 	return s
 }
 
+// keys is secrets without allocation, for Conn.Handshake.
+func (h *handshake) keys(auth, ack []byte, k *sessionKeys) {
+	deriveKeys(&h.ecdhe, &h.initNonce, &h.respNonce, auth, ack, h.initiator, k)
+}
+
 // sealEIP8 pads body and encrypts it to remote, with the 2-byte size
 // prefix as ECIES shared data (EIP-8: "enc-auth-body = ecies.encrypt(
 // recipient-pubk, auth-body || auth-padding, auth-size)").
@@ -226,49 +231,49 @@ func readPacket(rb *readBuffer, r io.Reader, legacyLen int) (packet []byte, eip8
 
 // runInitiator performs the initiator's side over r/w. rb is the
 // connection's receive buffer: bytes after the ack stay in it.
-func (h *handshake) runInitiator(w io.Writer, r io.Reader, rb *readBuffer) (Secrets, error) {
+func (h *handshake) runInitiator(w io.Writer, r io.Reader, rb *readBuffer) (auth, ack []byte, err error) {
 	h.initiator = true
-	auth, err := h.makeAuth()
+	auth, err = h.makeAuth()
 	if err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	if _, err := w.Write(auth); err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	ack, eip8, err := readPacket(rb, r, ackV4Len+ecies.Overhead)
 	if err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	if err := h.handleAck(ack, eip8); err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
-	return h.secrets(auth, ack), nil
+	return auth, ack, nil
 }
 
 // runRecipient performs the recipient's side.
-func (h *handshake) runRecipient(w io.Writer, r io.Reader, rb *readBuffer) (Secrets, error) {
+func (h *handshake) runRecipient(w io.Writer, r io.Reader, rb *readBuffer) (auth, ack []byte, err error) {
 	if _, err := io.ReadFull(h.rand, h.respNonce[:]); err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	eph, err := crypto.GenerateKeyFrom(h.rand)
 	if err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	h.eph = eph
 	auth, eip8, err := readPacket(rb, r, authV4Len+ecies.Overhead)
 	if err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	if err := h.handleAuth(auth, eip8); err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
-	ack, err := h.makeAck(eip8)
+	ack, err = h.makeAck(eip8)
 	if err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
 	if _, err := w.Write(ack); err != nil {
-		return Secrets{}, err
+		return nil, nil, err
 	}
-	// auth still points into rb; nothing has been read since.
-	return h.secrets(auth, ack), nil
+	// auth still points into rb: derive the secrets before reading on.
+	return auth, ack, nil
 }

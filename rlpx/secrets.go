@@ -31,11 +31,26 @@ type Secrets struct {
 	remote                *crypto.PublicKey
 }
 
+// sessionKeys are the secrets a handshake derives, in the form the Conn
+// installs them: the handshake fills one on the stack, so that nothing
+// on the way from the handshake to the session is allocated.
+type sessionKeys struct {
+	aes, mac        [32]byte
+	egress, ingress keccak.State
+}
+
 // deriveSecrets computes the session secrets from the ephemeral shared
 // secret, both nonces and both handshake packets as sent on the wire.
 func deriveSecrets(ecdhe *[32]byte, initNonce, respNonce *[nonceLen]byte, auth, ack []byte, initiator bool) Secrets {
+	k := new(sessionKeys)
+	deriveKeys(ecdhe, initNonce, respNonce, auth, ack, initiator, k)
+	return Secrets{AES: k.aes[:], MAC: k.mac[:], EgressMAC: &k.egress, IngressMAC: &k.ingress}
+}
+
+// deriveKeys is deriveSecrets writing into k.
+func deriveKeys(ecdhe *[32]byte, initNonce, respNonce *[nonceLen]byte, auth, ack []byte, initiator bool, k *sessionKeys) {
 	var h keccak.State
-	var nonces, shared, aesSecret, macSecret [32]byte
+	var nonces, shared [32]byte
 
 	h.Write(respNonce[:])
 	h.Write(initNonce[:])
@@ -49,32 +64,28 @@ func deriveSecrets(ecdhe *[32]byte, initNonce, respNonce *[nonceLen]byte, auth, 
 	h.Reset()
 	h.Write(ecdhe[:])
 	h.Write(shared[:])
-	h.Sum256(&aesSecret)
+	h.Sum256(&k.aes)
 
 	h.Reset()
 	h.Write(ecdhe[:])
-	h.Write(aesSecret[:])
-	h.Sum256(&macSecret)
+	h.Write(k.aes[:])
+	h.Sum256(&k.mac)
 
 	// egress-mac (initiator) = keccak256.init((mac-secret ^ recipient-nonce) || auth)
 	// ingress-mac (initiator) = keccak256.init((mac-secret ^ initiator-nonce) || ack)
+	authMAC, ackMAC := &k.egress, &k.ingress
+	if !initiator {
+		authMAC, ackMAC = ackMAC, authMAC
+	}
 	var x [32]byte
-	authMAC := keccak.New()
-	subtle.XORBytes(x[:], macSecret[:], respNonce[:])
+	authMAC.Reset()
+	subtle.XORBytes(x[:], k.mac[:], respNonce[:])
 	authMAC.Write(x[:])
 	authMAC.Write(auth)
-	ackMAC := keccak.New()
-	subtle.XORBytes(x[:], macSecret[:], initNonce[:])
+	ackMAC.Reset()
+	subtle.XORBytes(x[:], k.mac[:], initNonce[:])
 	ackMAC.Write(x[:])
 	ackMAC.Write(ack)
-
-	s := Secrets{AES: aesSecret[:], MAC: macSecret[:]}
-	if initiator {
-		s.EgressMAC, s.IngressMAC = authMAC, ackMAC
-	} else {
-		s.EgressMAC, s.IngressMAC = ackMAC, authMAC
-	}
-	return s
 }
 
 var errSecretLength = errors.New("rlpx: AES and MAC secrets must be 32 bytes")
@@ -86,24 +97,31 @@ func sessionFromSecrets(sec *Secrets, r *frameReader, w *frameWriter) error {
 	if len(sec.AES) != 32 || len(sec.MAC) != 32 {
 		return errSecretLength
 	}
-	encBlock, err := aes.NewCipher(sec.AES)
-	if err != nil {
-		return err
-	}
-	macBlock, err := aes.NewCipher(sec.MAC)
-	if err != nil {
-		return err
-	}
 	if sec.EgressMAC == nil || sec.IngressMAC == nil {
 		return errMissingMAC
 	}
 	egress, egressForeign := importKeccak(sec.EgressMAC)
 	ingress, ingressForeign := importKeccak(sec.IngressMAC)
+	return installSession((*[32]byte)(sec.AES), (*[32]byte)(sec.MAC), &egress, egressForeign, &ingress, ingressForeign, r, w)
+}
+
+// installSession sets up both directions from the AES and MAC secrets and
+// the seeded MAC states (or, where a state could not be copied, the
+// foreign hash to use instead).
+func installSession(aesKey, macKey *[32]byte, egress *keccak.State, egressForeign hash.Hash, ingress *keccak.State, ingressForeign hash.Hash, r *frameReader, w *frameWriter) error {
+	encBlock, err := aes.NewCipher(aesKey[:])
+	if err != nil {
+		return err
+	}
+	macBlock, err := aes.NewCipher(macKey[:])
+	if err != nil {
+		return err
+	}
 	var iv [aes.BlockSize]byte
 	w.enc = cipher.NewCTR(encBlock, iv[:])
-	w.mac.init(macBlock, &egress, egressForeign)
+	w.mac.init(macBlock, egress, egressForeign)
 	r.dec = cipher.NewCTR(encBlock, iv[:])
-	r.mac.init(macBlock, &ingress, ingressForeign)
+	r.mac.init(macBlock, ingress, ingressForeign)
 	return nil
 }
 
