@@ -59,6 +59,8 @@ type dialConfig struct {
 	log            *slog.Logger
 	// setup runs the handshakes on a dialed connection (Server.setupDialed).
 	setup func(fd net.Conn, flags connFlag, dest *enode.Node) error
+	// spawn runs a dial task; nil means on a new goroutine.
+	spawn func(func())
 	rand  *rand.Rand
 }
 
@@ -319,11 +321,16 @@ func (d *dialScheduler) startDial(t *dialTask, now time.Time) {
 	d.history.add(dest.ID(), now.Add(dialHistoryExpiration))
 	d.dialing[dest.ID()] = t
 	d.wg.Add(1)
-	go func() {
+	task := func() {
 		defer d.wg.Done()
 		resolved, err := t.run(d, dest)
 		d.inbox.post(func() { d.taskDone(t, resolved, err) })
-	}()
+	}
+	if d.spawn != nil {
+		d.spawn(task)
+	} else {
+		go task()
+	}
 }
 
 func (d *dialScheduler) taskDone(t *dialTask, resolved *enode.Node, err error) {
@@ -506,6 +513,7 @@ func (srv *Server) startDialer() {
 		metrics:        cfg.Metrics,
 		log:            srv.log,
 		setup:          srv.setupDialed,
+		spawn:          srv.workers.run,
 	}, it)
 	for _, n := range cfg.StaticNodes {
 		srv.dialer.addStatic(n)

@@ -210,6 +210,7 @@ type Server struct {
 	peerWG   sync.WaitGroup // one per peer
 	acceptWG sync.WaitGroup // accept loop
 	setupWG  sync.WaitGroup // connections in setup (inbound and dialed)
+	workers  *workers       // goroutines running inbound set-ups
 
 	natMapper *nat.Mapper // nil without Config.NAT
 
@@ -267,6 +268,7 @@ func (srv *Server) Start() (err error) {
 		return err
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	srv.workers = newWorkers()
 	if cfg.ListenAddr != "" {
 		if srv.listener, err = cfg.Network.Listen(srv.ctx, "tcp", cfg.ListenAddr); err != nil {
 			srv.listener = nil
@@ -398,6 +400,7 @@ func (srv *Server) Stop() {
 	srv.abortSetups()
 	srv.stopDialer()
 	srv.setupWG.Wait()
+	srv.workers.stop()
 	close(srv.quit)
 	srv.loopWG.Wait()
 	if srv.natMapper != nil {

@@ -130,7 +130,7 @@ func (srv *Server) admit(fd net.Conn) {
 	c.lobbyElem = g.mu.lobby.PushBack(c)
 	g.mu.Unlock()
 	srv.setupWG.Add(1)
-	go srv.serveInbound(c, deadline)
+	srv.workers.run(func() { srv.serveInbound(c, deadline) })
 }
 
 // serveInbound waits for the first byte, then for a handshake slot, then runs
