@@ -22,6 +22,10 @@ func TestServerMaxPeersAndTrusted(t *testing.T) {
 		b := testServer(t, n, "10.0.0.1", func(c *Config) { c.MaxPeers = 1; c.NoDial = true })
 		a1 := testServer(t, n, "10.0.0.2", func(c *Config) { c.StaticNodes = []*enode.Node{b.Self()} })
 		nextEvent(t, events(t, a1), PeerEventTypeAdd)
+		synctest.Wait() // B admits its end a moment later: B is full before A2 dials
+		if b.PeerCount() != 1 {
+			t.Fatalf("B has %d peers, want A1", b.PeerCount())
+		}
 
 		a2 := testServer(t, n, "10.0.0.3", func(c *Config) { c.StaticNodes = []*enode.Node{b.Self()} })
 		synctest.Wait()
