@@ -15,7 +15,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,7 +113,7 @@ const idlePeers = 500
 func BenchmarkIdlePeerMemory(b *testing.B) {
 	for _, impl := range []string{"baseline-tcp", "trellis", "geth"} {
 		b.Run("impl="+impl, func(b *testing.B) {
-			var heap, stack, gor float64
+			var heap, live, stack, gor float64
 			for range b.N {
 				var m idleMem
 				if impl == "baseline-tcp" {
@@ -120,22 +122,27 @@ func BenchmarkIdlePeerMemory(b *testing.B) {
 					m = measureIdle(b, impl, idlePeers)
 				}
 				heap += m.heap
+				live += m.live
 				stack += m.stack
 				gor += m.goroutines
 			}
 			n := float64(b.N)
 			b.ReportMetric(heap/n, "heapB/peer")
+			b.ReportMetric(live/n, "liveB/peer")
 			b.ReportMetric(stack/n, "stackB/peer")
 			b.ReportMetric(gor/n, "goroutines/peer")
 		})
 	}
 }
 
-type idleMem struct{ heap, stack, goroutines float64 }
+// heap counts the spans in use (what the process holds), live only the
+// bytes of reachable objects; the difference is fragmentation: spans kept
+// by a few survivors among the set-up garbage.
+type idleMem struct{ heap, live, stack, goroutines float64 }
 
 type memPoint struct {
-	heap, stack uint64
-	goroutines  int
+	heap, live, stack uint64
+	goroutines        int
 }
 
 func readMem() memPoint {
@@ -143,12 +150,13 @@ func readMem() memPoint {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memPoint{ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()}
+	return memPoint{ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine()}
 }
 
 func (p memPoint) perPeer(before memPoint, n int) idleMem {
 	return idleMem{
 		heap:       (float64(p.heap) - float64(before.heap)) / float64(n),
+		live:       (float64(p.live) - float64(before.live)) / float64(n),
 		stack:      (float64(p.stack) - float64(before.stack)) / float64(n),
 		goroutines: float64(p.goroutines-before.goroutines) / float64(n),
 	}
@@ -242,6 +250,13 @@ func measureIdle(b *testing.B, impl string, n int) idleMem {
 	waitPeers(b, srv, n, 2*time.Minute)
 	b.StopTimer()
 	m := readMem().perPeer(before, n)
+	if f := os.Getenv("TRELLIS_IDLE_HEAPPROF"); f != "" {
+		// A heap profile of the live objects while the peers are held.
+		if w, err := os.Create(f + "." + impl); err == nil {
+			pprof.Lookup("heap").WriteTo(w, 0)
+			w.Close()
+		}
+	}
 	closeAll(clients)
 	waitPeers(b, srv, 0, waitTimeout)
 	b.StartTimer()
