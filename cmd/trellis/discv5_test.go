@@ -200,3 +200,35 @@ func TestDiscv5Help(t *testing.T) {
 		}
 	}
 }
+
+// With --nodekey and --nodedb, a restarted listener keeps its identity and
+// its record's sequence number does not go back.
+func TestDiscv5NodeDB(t *testing.T) {
+	dir := t.TempDir()
+	key := writeKey(t)
+	db := filepath.Join(dir, "nodes.db")
+	var records []*enode.Node
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &lineWriter{lines: make(chan string, 10)}
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"discv5", "listen", "--addr", "127.0.0.1:0", "--nodekey", key, "--nodedb", db}, out, io.Discard)
+		}()
+		select {
+		case line := <-out.lines:
+			records = append(records, checkRecord(t, line))
+		case code := <-done:
+			t.Fatalf("listen exited with %d", code)
+		case <-time.After(10 * time.Second):
+			t.Fatal("listen printed nothing")
+		}
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("listen exited with %d", code)
+		}
+	}
+	if records[0].ID() != records[1].ID() || records[1].Seq() < records[0].Seq() {
+		t.Fatalf("restart changed the identity or lowered the sequence number:\n%s\n%s", records[0], records[1])
+	}
+}
