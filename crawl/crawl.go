@@ -1,13 +1,15 @@
-// Package crawl walks the discv4 DHT to find every node it can reach, asks
-// each for its node record (EIP-868) and dials each over RLPx to read its
-// Hello, for a census of the network's clients and capabilities.
+// Package crawl walks the discv4 DHT (or with Config.V5 the discv5 one) to
+// find every node it can reach, asks each for its node record (discv4:
+// EIP-868 ENRRequest; discv5: FINDNODE at distance 0) and dials each over
+// RLPx to read its Hello, for a census of the network's clients and
+// capabilities.
 //
 // # How the walk works
 //
-// Package discover does not export single FINDNODE requests, so the walk is
-// made of lookups (discv4.md "Recursive Lookup"): each queries the nodes
-// closest to a random target and returns those that answered, and every
-// node it meets enters the listener's table, which the crawler also reads.
+// The walk is made of lookups (discv4.md "Recursive Lookup",
+// discv5-theory.md "Lookup"): each queries the nodes closest to a random
+// target and returns those that answered, and every node it meets enters
+// the listener's table, which the crawler also reads.
 // The walk ends when IdleLookups lookups in a row, and IdleTime, brought no
 // new node, or when the context ends.
 //
@@ -20,6 +22,7 @@ package crawl
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +63,9 @@ var ErrConfig = errors.New("crawl: invalid config")
 // Config configures a crawl. Bootnodes is required.
 type Config struct {
 	Bootnodes []*enode.Node
-	// ListenAddr is the UDP address of the crawler's discv4 listener.
+	// V5 walks the discv5 DHT instead of discv4.
+	V5 bool
+	// ListenAddr is the UDP address of the crawler's discovery listener.
 	ListenAddr string
 	// PrivateKey is the crawler's node key. Nil: a fresh key.
 	PrivateKey *crypto.PrivateKey
@@ -198,22 +203,64 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if a := laddr.Addr(); a.IsValid() && !a.IsUnspecified() {
 		ln.SetStaticIP(a)
 	}
-	disc, err := discover.ListenV4(conn, ln, discover.Config{
+	dcfg := discover.Config{
 		PrivateKey: cfg.PrivateKey,
 		Bootnodes:  cfg.Bootnodes,
-	})
-	if err != nil {
-		conn.Close()
-		return nil, err
+	}
+	var disc walker
+	if cfg.V5 {
+		d, err := discover.ListenV5(conn, ln, dcfg)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		disc = v5walker{d}
+	} else {
+		d, err := discover.ListenV4(conn, ln, dcfg)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		disc = v4walker{d}
 	}
 	defer disc.Close()
 	c := &crawler{cfg: cfg, disc: disc, nodes: make(map[enode.ID]*Node)}
 	return c.run(ctx), nil
 }
 
+// walker is what the crawl uses of a discovery listener.
+type walker interface {
+	Self() *enode.Node
+	TableBuckets() [][]discover.BucketNode
+	RequestENR(context.Context, *enode.Node) (*enode.Node, error)
+	// randomLookup looks up a random target and returns the nodes that
+	// answered on the way.
+	randomLookup(context.Context) []*enode.Node
+	Close()
+}
+
+type v4walker struct{ *discover.UDPv4 }
+
+func (w v4walker) randomLookup(ctx context.Context) []*enode.Node {
+	// discv4 targets are public keys (discv4.md "Recursive Lookup").
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil
+	}
+	return w.LookupPubkey(ctx, key.PubKey())
+}
+
+type v5walker struct{ *discover.UDPv5 }
+
+func (w v5walker) randomLookup(ctx context.Context) []*enode.Node {
+	var target enode.ID
+	rand.Read(target[:])
+	return w.Lookup(ctx, target)
+}
+
 type crawler struct {
 	cfg   Config
-	disc  *discover.UDPv4
+	disc  walker
 	nodes map[enode.ID]*Node // owned by run
 	idle  atomic.Bool        // IdleLookups lookups in a row found nothing new; set by run
 }
@@ -352,11 +399,7 @@ func (c *crawler) lookupLoop(ctx context.Context, found chan<- []*enode.Node) {
 				return
 			}
 		}
-		key, err := crypto.GenerateKey()
-		if err != nil {
-			return
-		}
-		ns := c.disc.LookupPubkey(ctx, key.PubKey())
+		ns := c.disc.randomLookup(ctx)
 		for _, b := range c.disc.TableBuckets() {
 			for _, e := range b {
 				if e.Live {

@@ -31,8 +31,13 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // taken refuses a dialer before its Hello, as go-ethereum does, and in a
 // devnet, whose peers do not come and go, a crawl would never read it.
 func startDevnet(t testing.TB, n int, crawler *crypto.PrivateKey) *devnet.Devnet {
+	return startDevnetV5(t, n, crawler, false)
+}
+
+// startDevnetV5 is startDevnet, with discv5 beside discv4 if v5.
+func startDevnetV5(t testing.TB, n int, crawler *crypto.PrivateKey, v5 bool) *devnet.Devnet {
 	t.Helper()
-	cfg := devnet.Config{Nodes: n, GossipInterval: -1}
+	cfg := devnet.Config{Nodes: n, GossipInterval: -1, DiscoveryV5: v5}
 	if crawler != nil {
 		cfg.TrustedNodes = []*enode.Node{enode.NewV4(crawler.PubKey(), netip.Addr{}, 0, 0)}
 	}
@@ -44,12 +49,14 @@ func startDevnet(t testing.TB, n int, crawler *crypto.PrivateKey) *devnet.Devnet
 	return d
 }
 
-func testCrawl(t *testing.T, n int, timeout time.Duration) {
+func testCrawl(t *testing.T, n int, timeout time.Duration) { testCrawlProto(t, n, timeout, false) }
+
+func testCrawlProto(t *testing.T, n int, timeout time.Duration, v5 bool) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startDevnet(t, n, key)
+	d := startDevnetV5(t, n, key, v5)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var progress bytes.Buffer
@@ -58,6 +65,7 @@ func testCrawl(t *testing.T, n int, timeout time.Duration) {
 		Bootnodes:  []*enode.Node{d.Bootnode()},
 		ListenAddr: "127.0.0.1:0",
 		PrivateKey: key,
+		V5:         v5,
 		Progress:   &progress,
 	})
 	if err != nil {
@@ -122,6 +130,10 @@ func testCrawl(t *testing.T, n int, timeout time.Duration) {
 }
 
 func TestCrawl20(t *testing.T) { testCrawl(t, 20, 60*time.Second) }
+
+// TestCrawlV5 walks a devnet whose nodes run discv5 beside discv4 with
+// discv5 alone.
+func TestCrawlV5(t *testing.T) { testCrawlProto(t, 12, 60*time.Second, true) }
 
 func TestCrawl100(t *testing.T) {
 	if testing.Short() {

@@ -35,9 +35,6 @@ func init() {
 				if len(env.args) != 0 {
 					return usageErrorf("unexpected arguments %q; bootnodes go in --bootnodes", env.args)
 				}
-				if *v5 {
-					return usageErrorf("discv5 is not implemented yet; crawl without --v5 (discv4)")
-				}
 				boot, err := parseNodeList(*bootnodes)
 				if err != nil {
 					return err
@@ -61,6 +58,7 @@ func init() {
 				}
 				res, err := crawl.Run(ctx, crawl.Config{
 					Bootnodes:   boot,
+					V5:          *v5,
 					PrivateKey:  key,
 					ListenAddr:  *listen,
 					Concurrency: *conc,

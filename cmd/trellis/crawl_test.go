@@ -16,14 +16,18 @@ import (
 	"github.com/trellis-p2p/trellis/enode"
 )
 
-func TestCrawlCommand(t *testing.T) { testCrawlCommand(t, 4, "2s") }
+func TestCrawlCommand(t *testing.T) { testCrawlCommand(t, 4, "2s", false) }
+
+// TestCrawlCommandV5: crawl --v5 finds a small devnet whose nodes run
+// discv5 beside discv4.
+func TestCrawlCommandV5(t *testing.T) { testCrawlCommand(t, 6, "2s", true) }
 
 // TestCrawlCommand100 is the acceptance run: all of a 100-node devnet.
 func TestCrawlCommand100(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100-node network is slow on a loaded machine")
 	}
-	testCrawlCommand(t, 100, "15s")
+	testCrawlCommand(t, 100, "15s", false)
 }
 
 // testCrawlCommand crawls an n-node devnet (package devnet, as "trellis
@@ -31,7 +35,7 @@ func TestCrawlCommand100(t *testing.T) {
 // node with its record and Hello. The devnet trusts the crawler's key: a
 // node whose peer slots are taken refuses other dialers before its Hello
 // (as go-ethereum does), and a devnet's peers stay put.
-func testCrawlCommand(t *testing.T, n int, idle string) {
+func testCrawlCommand(t *testing.T, n int, idle string, v5 bool) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "crawler.key")
 	if code, _, stderr := trellis(t, "key", "generate", keyFile); code != 0 {
@@ -44,6 +48,7 @@ func testCrawlCommand(t *testing.T, n int, idle string) {
 	d, err := devnet.Start(context.Background(), devnet.Config{
 		Nodes:          n,
 		GossipInterval: -1,
+		DiscoveryV5:    v5,
 		TrustedNodes:   []*enode.Node{enode.NewV4(key.PubKey(), netip.Addr{}, 0, 0)},
 	})
 	if err != nil {
@@ -51,8 +56,12 @@ func testCrawlCommand(t *testing.T, n int, idle string) {
 	}
 	defer d.Close()
 	out := filepath.Join(dir, "nodes.json")
-	code, stdout, stderr := trellis(t, "crawl", "--bootnodes", d.Bootnode().String(), "--nodekey", keyFile,
-		"--listen", "127.0.0.1:0", "--idle", idle, "--timeout", "3m", "--out", out)
+	args := []string{"crawl", "--bootnodes", d.Bootnode().String(), "--nodekey", keyFile,
+		"--listen", "127.0.0.1:0", "--idle", idle, "--timeout", "3m", "--out", out}
+	if v5 {
+		args = append(args, "--v5")
+	}
+	code, stdout, stderr := trellis(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
@@ -106,7 +115,6 @@ func TestCrawlCommandUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"crawl", "--v5", "--bootnodes", boot}, "discv5 is not implemented yet"},
 		{[]string{"crawl"}, "--bootnodes is required"},
 		{[]string{"crawl", "--bootnodes", "enode://nope"}, "invalid bootnode"},
 		{[]string{"crawl", "--bootnodes", boot, "extra"}, "unexpected arguments"},
