@@ -217,7 +217,9 @@ func TestMixedNetworkLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 nodes: skipped under -short")
 	}
-	testMixedNetwork(t, "trellis", 10)
+	for _, bootKind := range []string{"geth", "trellis"} {
+		t.Run("bootnode="+bootKind, func(t *testing.T) { testMixedNetwork(t, bootKind, 10) })
+	}
 }
 
 func testMixedNetwork(t *testing.T, bootKind string, perKind int) {
