@@ -16,13 +16,14 @@ import (
 func init() {
 	register(&command{
 		name:    "devnet",
-		summary: "run a local network of N nodes (discv4 + RLPx + gossip) on 127.0.0.1 and watch it converge",
+		summary: "run a local network of N nodes (discv4, or discv4 and v5, + RLPx + gossip) on 127.0.0.1 and watch it converge",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 			n := fs.Int("n", devnet.DefaultNodes, "number of nodes")
 			maxPeers := fs.Int("maxpeers", devnet.DefaultMaxPeers, "maximum peers per node")
 			interval := fs.Duration("gossip-interval", devnet.DefaultGossipInterval, "time between two messages published by one node (0: no gossip)")
 			warmup := fs.Duration("gossip-warmup", devnet.DefaultGossipWarmup, "publishing starts when the peer graph connects, or after this long (0: from the start)")
 			sim := fs.Bool("sim", false, "run on an in-memory network instead of loopback sockets")
+			v5 := fs.Bool("v5", false, "run discv5 beside discv4 on each node's discovery port; the dialer draws from both")
 			duration := fs.Duration("duration", 0, "stop after this time and print a report (0: run until interrupted)")
 			asJSON := fs.Bool("json", false, "print the final report as one JSON object on stdout")
 			verbosity := fs.String("verbosity", "error", "node log level on stderr: debug, info, warn or error")
@@ -48,6 +49,7 @@ func init() {
 					MaxPeers:       *maxPeers,
 					GossipInterval: *interval,
 					Sim:            *sim,
+					DiscoveryV5:    *v5,
 					Logger:         slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level})),
 				}
 				if *interval == 0 {

@@ -78,6 +78,19 @@ func TestDevnetSimText(t *testing.T) {
 	}
 }
 
+// TestDevnetV5 runs a small devnet with discv5 beside discv4 on loopback.
+func TestDevnetV5(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"devnet", "-n", "6", "--v5", "--duration", "5s", "--gossip-interval", "0", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
+	}
+	var r map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r["nodes"] != 6.0 || r["graph_connected"] != true {
+		t.Fatalf("report %q: %v", stdout.String(), err)
+	}
+}
+
 func TestDevnetStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(2*time.Second, cancel)
