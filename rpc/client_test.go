@@ -347,3 +347,90 @@ func TestStopCancelsCalls(t *testing.T) {
 		t.Error("blocked call succeeded")
 	}
 }
+
+// decodeReply runs a reply to one call with ID 1 through the client's
+// decoding.
+func decodeReply(b []byte, out any) error {
+	msgs, err := parseReply(b)
+	if err != nil {
+		return err
+	}
+	msgs, err = matchResponses([]*request{{ID: json.RawMessage("1"), Method: "test_m"}}, msgs)
+	if err != nil {
+		return err
+	}
+	return msgs[0].decodeResult(out)
+}
+
+func TestClientMalformedReplies(t *testing.T) {
+	rpcErr := new(Error)
+	for _, tc := range []struct {
+		name, reply string
+		want        any // an error to match with errors.Is, or a pointer for errors.As
+	}{
+		{"empty", ``, ErrBadResponse},
+		{"not JSON", `<html>`, ErrBadResponse},
+		{"truncated", `{"jsonrpc":"2.0","id":1,"result":`, ErrBadResponse},
+		{"batch of numbers", `[1,2]`, ErrBadResponse},
+		{"other ID", `{"jsonrpc":"2.0","id":2,"result":1}`, ErrBadResponse},
+		{"string ID", `{"jsonrpc":"2.0","id":"1","result":1}`, ErrBadResponse},
+		{"no ID", `{"jsonrpc":"2.0","result":1}`, ErrBadResponse},
+		{"neither result nor error", `{"jsonrpc":"2.0","id":1}`, ErrBadResponse},
+		{"empty batch", `[]`, ErrBadResponse},
+		{"error object", `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"no"}}`, &rpcErr},
+		{"whole message refused", `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid"}}`, &rpcErr},
+	} {
+		err := decodeReply([]byte(tc.reply), nil)
+		switch want := tc.want.(type) {
+		case error:
+			if !errors.Is(err, want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, want)
+			}
+		case **Error:
+			if !errors.As(err, want) {
+				t.Errorf("%s: %v, want an *Error", tc.name, err)
+			}
+		}
+	}
+	var n int
+	if err := decodeReply([]byte(`{"jsonrpc":"2.0","id":1,"result":"x"}`), &n); err == nil || errors.Is(err, ErrBadResponse) {
+		t.Errorf("result of the wrong type: %v", err)
+	}
+}
+
+// FuzzClientReply feeds arbitrary server messages to the client's decoding
+// and to the WebSocket read loop's dispatch, which must not panic.
+func FuzzClientReply(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"result":{"a":1}}`))
+	f.Add([]byte(`[{"jsonrpc":"2.0","id":1,"result":1},{"jsonrpc":"2.0","id":2,"error":{"code":1,"message":"x","data":[1]}}]`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"admin_subscription","params":{"subscription":"0x1","result":{}}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"result":"0xabc"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var out any
+		decodeReply(b, &out)
+		msgs, err := parseReply(b)
+		if err != nil {
+			return
+		}
+		c := &wsClient{}
+		c.mu.pending = map[uint64]*wsOp{}
+		c.mu.subs = map[subKey]*ClientSubscription{}
+		op := &wsOp{ids: []uint64{1, 2}, got: make([]*jsonMessage, 2), remaining: 2, done: make(chan struct{})}
+		c.mu.pending[1], c.mu.pending[2] = op, op
+		for _, m := range msgs {
+			c.dispatchLocked(m)
+		}
+		select {
+		case <-op.done:
+			if op.err == nil {
+				for _, m := range op.got {
+					if m == nil {
+						t.Fatal("op completed without all its responses")
+					}
+				}
+			}
+		default:
+		}
+	})
+}
