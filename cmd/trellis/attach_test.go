@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trellis-p2p/trellis/node"
 	"github.com/trellis-p2p/trellis/p2p"
@@ -174,5 +176,52 @@ func TestMethodCandidates(t *testing.T) {
 	}
 	if got := methodCandidates("nope", 4); len(got) != 0 {
 		t.Errorf("candidates of nope: %q", got)
+	}
+}
+
+// TestAttachScriptSubscription: a script that subscribes goes on printing
+// notifications, one JSON object per line, until interrupted.
+func TestAttachScriptSubscription(t *testing.T) {
+	n := startAdminNode(t)
+	peer := startAdminNode(t)
+	withStdin(t, "admin_peerEvents\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"attach", "ws://" + n.Endpoints().WS}, &stdout, &stderr) }()
+	waitOutput := func(what, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(stdout.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: stdout lacks %q:\n%s\nstderr:\n%s", what, want, stdout.String(), stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond) // output of another goroutine
+		}
+	}
+	waitOutput("subscription ID", `"0x`)
+	n.Server().AddPeer(peer.Server().Self())
+	waitOutput("peer event", `"result":{"type":"add","peer":"`+peer.Server().Self().ID().String()+`"`)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n")[1:] {
+		var ev struct {
+			Subscription string          `json:"subscription"`
+			Result       json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || !strings.HasPrefix(ev.Subscription, "0x") {
+			t.Errorf("notification line %q: %v", line, err)
+		}
+	}
+}
+
+func TestAttachSubscriptionOverHTTP(t *testing.T) {
+	n := startAdminNode(t)
+	code, _, stderr := trellis(t, "attach", "--exec", "admin_peerEvents", "http://"+n.Endpoints().HTTP)
+	if code != 1 || !strings.Contains(stderr, "attach with a ws:// URL") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
