@@ -8,7 +8,7 @@ import (
 
 // Stats are the counters of a listener since it started, for monitoring.
 type Stats struct {
-	TableNodes int               // live entries in the table
+	TableNodes int               // entries in the table's buckets (replacement lists not counted)
 	PacketsIn  map[string]uint64 // by packet name, e.g. "PING/v4", "FINDNODE/v5", "WHOAREYOU/v5", "HANDSHAKE/v5"
 	PacketsOut map[string]uint64
 	// BytesIn and BytesOut count datagram payloads read and written.

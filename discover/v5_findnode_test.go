@@ -2,11 +2,13 @@ package discover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/trellis-p2p/trellis/discover/v5wire"
 	"github.com/trellis-p2p/trellis/enode"
@@ -179,3 +181,49 @@ func TestV5FindnodeChecks(t *testing.T) {
 }
 
 var _ = netip.Addr{}
+
+// The 700ms wait restarts with every NODES packet of an answer: a slow
+// multi-packet answer completes; a missing packet times the request out,
+// which returns the records that did arrive.
+func TestV5FindnodeSlowAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := newTestNet(t)
+		l := tn.listenV5(1, "11.0.0.1:30303", Config{})
+		p := tn.v5peer(2, "11.0.0.2:30303")
+		rec := func(i int) *enr.Record {
+			return signedNode(keysAtDistance(p.id(), 256, 1, uint64(300+100*i))[0], fmt.Sprintf("11.%d.2.1", i), 30303).Record()
+		}
+		type result struct {
+			nodes []*enode.Node
+			err   error
+		}
+		done := make(chan result, 1)
+		find := func() *v5wire.Findnode {
+			go func() {
+				nodes, err := l.Findnode(context.Background(), p.node(), []uint{256})
+				done <- result{nodes, err}
+			}()
+			return p.request(l).(*v5wire.Findnode)
+		}
+
+		req := find()
+		for i := range 3 {
+			time.Sleep(respTimeoutV5 - 100*time.Millisecond)
+			p.send(0, l, &v5wire.Nodes{ReqID: req.ReqID, Total: 3, Records: []*enr.Record{rec(i)}}, nil)
+		}
+		if r := <-done; r.err != nil || len(r.nodes) != 3 {
+			t.Fatalf("slow answer: %d nodes, %v", len(r.nodes), r.err)
+		}
+
+		req = find()
+		p.send(0, l, &v5wire.Nodes{ReqID: req.ReqID, Total: 2, Records: []*enr.Record{rec(5)}}, nil)
+		start := time.Now()
+		r := <-done
+		if !errors.Is(r.err, ErrTimeout) || len(r.nodes) != 1 {
+			t.Fatalf("incomplete answer: %d nodes, %v; want 1 and ErrTimeout", len(r.nodes), r.err)
+		}
+		if d := time.Since(start); d != respTimeoutV5 {
+			t.Errorf("timed out %v after the last packet, want %v", d, respTimeoutV5)
+		}
+	})
+}
