@@ -63,9 +63,17 @@ func (n *Node) registerAdminAPI() {
 	n.rpc.Register("admin_addTrustedPeer", peerOp(srv.AddTrustedPeer))
 	n.rpc.Register("admin_removeTrustedPeer", peerOp(srv.RemoveTrustedPeer))
 
-	n.rpc.RegisterSubscription("admin", "peerEvents", func(ctx context.Context, _ json.RawMessage, notify rpc.Notifier) {
+	n.rpc.RegisterSubscription("admin", "peerEvents", func(ctx context.Context, params json.RawMessage) (func(rpc.Notifier), error) {
+		if err := rpc.Params(params, 0); err != nil {
+			return nil, err
+		}
+		// Join the feed before the client has the subscription ID: an
+		// event that follows its next call (admin_addPeer) is not missed.
 		events := make(chan *p2p.PeerEvent, 16)
-		forwardPeerEvents(ctx, events, srv.SubscribeEvents(events), notify, peerEventQueue, n.log)
+		sub := srv.SubscribeEvents(events)
+		return func(notify rpc.Notifier) {
+			forwardPeerEvents(ctx, events, sub, notify, peerEventQueue, n.log)
+		}, nil
 	})
 }
 

@@ -27,13 +27,15 @@ func clientTestServer() *Server {
 			return nil, ctx.Err()
 		}
 	})
-	s.RegisterSubscription("test", "words", func(ctx context.Context, p json.RawMessage, n Notifier) {
-		for _, w := range []string{"a", "b"} {
-			if n.Notify(w) != nil {
-				return
+	s.RegisterSubscription("test", "words", func(ctx context.Context, p json.RawMessage) (func(Notifier), error) {
+		return func(n Notifier) {
+			for _, w := range []string{"a", "b"} {
+				if n.Notify(w) != nil {
+					return
+				}
 			}
-		}
-		<-ctx.Done()
+			<-ctx.Done()
+		}, nil
 	})
 	return s
 }
@@ -208,6 +210,9 @@ func TestClientSubscribe(t *testing.T) {
 	c = dialClient(t, wsURL)
 	if _, err := c.Subscribe(ctx, "test", ch, "nope"); !errors.As(err, &rerr) || rerr.Code != CodeMethodNotFound {
 		t.Errorf("unknown subscription: %v", err)
+	}
+	if _, err := c.Subscribe(ctx, "test", ch, "count", "not a number"); !errors.As(err, &rerr) || rerr.Code != CodeInvalidParams {
+		t.Errorf("subscription with invalid params: %v", err)
 	}
 	if _, err := c.Subscribe(ctx, "test", 42, "count"); err == nil {
 		t.Error("Subscribe accepted a non-channel")

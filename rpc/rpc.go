@@ -68,10 +68,15 @@ type Notifier interface {
 	Notify(result any) error
 }
 
-// SubscriptionFunc runs one subscription: it sends notifications through n
-// until ctx ends (the client unsubscribed or disconnected) and then returns.
-// It is started after the subscription ID has been sent.
-type SubscriptionFunc func(ctx context.Context, params json.RawMessage, n Notifier)
+// SubscriptionFunc opens one subscription in two steps. It is called
+// before the reply to the subscribe call, to check params (an error is the
+// reply) and attach to its event source, so that no event between the
+// reply and the first notification is lost. The run function it returns
+// then runs on a goroutine of its own: it sends notifications through n
+// until ctx ends (the client unsubscribed or disconnected) and returns.
+// Notifications are held back until the reply with the subscription ID
+// has been sent.
+type SubscriptionFunc func(ctx context.Context, params json.RawMessage) (run func(n Notifier), err error)
 
 // Server dispatches calls to registered methods. Register everything before
 // serving; the method tables are read without locks afterwards.
@@ -354,9 +359,18 @@ type notifier struct {
 	subs      *subscriptions
 	id        string
 	namespace string
+	ctx       context.Context
+	ready     <-chan struct{} // closed once the subscription ID is sent
 }
 
 func (n *notifier) Notify(result any) error {
+	// A notification must not overtake the reply that tells the client
+	// the subscription ID.
+	select {
+	case <-n.ready:
+	case <-n.ctx.Done():
+		return n.ctx.Err()
+	}
 	var msg notification
 	msg.Version = "2.0"
 	msg.Method = n.namespace + "_subscription"
@@ -376,22 +390,21 @@ func (s *subscriptions) start(ns string, f SubscriptionFunc, params json.RawMess
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.mu.active[id] = cancel
+	s.mu.Unlock()
+	run, err := f(ctx, params)
+	if err != nil {
+		s.stop(id)
+		return "", err
+	}
 	ready := make(chan struct{})
+	s.mu.Lock()
 	s.mu.pending = append(s.mu.pending, ready)
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.stop(id)
-		// A notification must not overtake the reply that tells the
-		// client the subscription ID: wait until the connection has
-		// written it.
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return
-		}
-		f(ctx, params, &notifier{subs: s, id: id, namespace: ns})
+		run(&notifier{subs: s, id: id, namespace: ns, ctx: ctx, ready: ready})
 	}()
 	return id, nil
 }

@@ -27,17 +27,19 @@ func testServer() *Server {
 		return nil, context.DeadlineExceeded
 	})
 	s.Register("test_null", func(context.Context, json.RawMessage) (any, error) { return nil, nil })
-	s.RegisterSubscription("test", "count", func(ctx context.Context, p json.RawMessage, n Notifier) {
+	s.RegisterSubscription("test", "count", func(ctx context.Context, p json.RawMessage) (func(Notifier), error) {
 		var max int
 		if err := Params(p, 0, &max); err != nil {
-			return
+			return nil, err
 		}
-		for i := 0; i < max; i++ {
-			if n.Notify(i) != nil {
-				return
+		return func(n Notifier) {
+			for i := 0; i < max; i++ {
+				if n.Notify(i) != nil {
+					return
+				}
 			}
-		}
-		<-ctx.Done()
+			<-ctx.Done()
+		}, nil
 	})
 	return s
 }
