@@ -68,10 +68,12 @@ func TestV5FindnodeServe(t *testing.T) {
 			}
 			count[enode.LogDist(self, n.ID())]++
 		}
-		// Served: 0, 253 (once), 255, the first three distinct
-		// distances; 254 and 256 are ignored.
-		if count[0] != 1 || count[253] != want[253] || count[255] != want[255] || count[254] != 0 || count[256] != 0 {
-			t.Errorf("records by distance %v, want 0:1 253:%d 255:%d", count, want[253], want[255])
+		// Served in the order asked, each distinct distance once (253
+		// only once), until findnodeResultLimit records: 0, 253, 255 and
+		// 254 whole, then distance 256 up to the limit.
+		rest := findnodeResultLimit - 1 - want[253] - want[255] - want[254]
+		if count[0] != 1 || count[253] != want[253] || count[255] != want[255] || count[254] != want[254] || count[256] != rest {
+			t.Errorf("records by distance %v, want 0:1 253:%d 255:%d 254:%d 256:%d", count, want[253], want[255], want[254], rest)
 		}
 
 		// Three distances of many nodes: capped at findnodeResultLimit.

@@ -34,10 +34,12 @@ func (d *v5dispatch) handlePing(id enode.ID, from netip.AddrPort, p *v5wire.Ping
 }
 
 // handleFindnode answers with the records at the requested distances
-// (discv5-wire.md "FINDNODE Request"): distance 0 is our own record. Only
-// the first v5wire.MaxFindnodeDistances distinct distances are served and
-// the rest ignored, as a lookup asks no more; distances above 256 are
-// ignored. At most findnodeResultLimit records go out, split into NODES
+// (discv5-wire.md "FINDNODE Request"): distance 0 is our own record. Every
+// distinct distance up to 256 is served, in the order asked, as go-ethereum
+// does and its conformance suite expects (its FindnodeResults test asks for
+// up to five); distances above 256 are ignored. The datagram size bounds
+// how many a request can carry. At most findnodeResultLimit records go out,
+// split into NODES
 // messages by v5wire.SplitNodes. Records the requester may not relay
 // (loopback or LAN addresses for a requester outside) are left out.
 //
@@ -45,15 +47,15 @@ func (d *v5dispatch) handlePing(id enode.ID, from netip.AddrPort, p *v5wire.Ping
 // endpoint in the handshake: no amplification towards a spoofed address.
 func (d *v5dispatch) handleFindnode(id enode.ID, from netip.AddrPort, p *v5wire.Findnode) error {
 	var records []*enr.Record
-	var served []uint
+	var served [257]bool
 	for _, dist := range p.Distances {
-		if len(served) == v5wire.MaxFindnodeDistances || len(records) >= findnodeResultLimit {
+		if len(records) >= findnodeResultLimit {
 			break
 		}
-		if dist > 256 || slices.Contains(served, dist) {
+		if dist > 256 || served[dist] {
 			continue
 		}
-		served = append(served, dist)
+		served[dist] = true
 		if dist == 0 {
 			records = append(records, d.t.ln.Node().Record())
 			continue
@@ -86,10 +88,9 @@ func (d *v5dispatch) handleFindnode(id enode.ID, from netip.AddrPort, p *v5wire.
 // Records are kept only if they verify under Config.ValidSchemes, lie at
 // one of the distances asked, have a UDP port above 1024 and an address n
 // may relay and NetRestrict allows, and are not duplicates; the rest are
-// dropped (and logged at debug level). Asking for more than
-// v5wire.MaxFindnodeDistances distances works, but nodes serve only the
-// first ones. On timeout, the records that did arrive are returned with
-// ErrTimeout.
+// dropped (and logged at debug level). Lookups ask for at most
+// v5wire.MaxFindnodeDistances distances; more is allowed. On timeout, the
+// records that did arrive are returned with ErrTimeout.
 func (t *UDPv5) Findnode(ctx context.Context, n *enode.Node, distances []uint) ([]*enode.Node, error) {
 	resp, err := t.call(ctx, n, &v5wire.Findnode{Distances: slices.Clone(distances)}, v5wire.NodesMsg)
 	addr, _ := n.UDPEndpoint()
