@@ -134,7 +134,10 @@ func TestNodeDiscoveryV5(t *testing.T) {
 		t.Fatalf("record of a lacks its discovery endpoint: %s", a.enr)
 	}
 	b := startInProcNode(t, "--discovery.v5", "--discovery.v4=false", "--bootnodes", a.enr)
-	deadline := time.Now().Add(30 * time.Second)
+	// Both nodes dial once they know each other; if they do so at the same
+	// moment, p2p drops both connections as duplicates and dials again
+	// after 35 s (go-ethereum's dial history expiry).
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pa, pb := a.peers(t), b.peers(t)
 		if len(pa) == 1 && len(pb) == 1 {
