@@ -321,6 +321,7 @@ func (a *attacher) console(ctx context.Context, fd int, in io.Reader, out io.Wri
 	if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
 		t.SetSize(w, h)
 	}
+	defer watchResize(fd, t)()
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		if key != '\t' {
 			return "", 0, false

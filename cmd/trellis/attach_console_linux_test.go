@@ -174,6 +174,24 @@ func testAttachConsole(t *testing.T, cols, rows uint16) {
 	typeKeys("\r")
 	at = scr.waitFor(t, "recalled admin_nodeInfo result", at, regexp.MustCompile(`"enode": "`+q(n.Server().Self().URLv4())+`"(.|\r\n)*\}\r\n> $`))
 
+	// A narrower window (SIGWINCH, which the kernel sends the terminal's
+	// foreground process, sent here by the test, which has no controlling
+	// terminal) wraps a long line at the new width.
+	if cols > 0 {
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 20, Row: rows}); err != nil {
+			t.Fatal(err)
+		}
+		mark := len(scr.String())
+		unix.Kill(unix.Getpid(), unix.SIGWINCH)
+		// The console repaints its prompt at the new width: that shows it
+		// has taken the signal.
+		at = scr.waitFor(t, "repaint after resize", mark, regexp.MustCompile(`> $`))
+		typeKeys(strings.Repeat("x", 25))
+		at = scr.waitFor(t, "line wrapped at 20 columns", at, regexp.MustCompile(`^x{18}\r\nx{7}$`))
+		typeKeys("\r")
+		at = scr.waitFor(t, "the long line's error", at, regexp.MustCompile(`error: x{25}: rpc error -32601`))
+	}
+
 	// Errors are shown and the console goes on.
 	typeKeys("admin_nope\r")
 	at = scr.waitFor(t, "error", at, regexp.MustCompile(`error: admin_nope: rpc error -32601: .*\r\n> $`))
