@@ -67,10 +67,13 @@ type transport interface {
 	ping(ctx context.Context, n *enode.Node) (seq uint64, err error)
 	// requestENR asks n for its current record.
 	requestENR(ctx context.Context, n *enode.Node) (*enode.Node, error)
-	// lookupNear and lookupRandom walk the network towards a known node
-	// (the local node, or an entry of a bucket to fill) and towards a
-	// random target. The lookups add what they find to the table.
+	// lookupNear, lookupAt and lookupRandom walk the network towards a
+	// known node (the local node, or an entry of a bucket to fill),
+	// towards a random target at log distance d from the own ID (a bucket
+	// with no entry to aim at), and towards a random target. The lookups
+	// add what they find to the table.
 	lookupNear(ctx context.Context, n *enode.Node) []*enode.Node
+	lookupAt(ctx context.Context, d int) []*enode.Node
 	lookupRandom(ctx context.Context) []*enode.Node
 }
 
@@ -241,10 +244,11 @@ func (tab *table) loop() {
 // goes on.
 //
 // Kademlia refreshes a bucket with a lookup for a random ID in its range.
-// A discv4 target is a public key, whose ID is its hash, so no target can be
-// chosen for a range; instead the lookup goes towards a node already in the
-// bucket, whose neighbours share its distance from us. Up to two buckets
-// that are not full get such lookups; the rest go to random targets.
+// A discv4 target is a public key, whose ID is its hash, so a target in a
+// range must be found by trying keys; the lookup goes towards a node
+// already in the bucket, whose neighbours share its distance from us, and
+// only an empty bucket gets a target at its distance (lookupAt). Up to two
+// buckets that are not full get such lookups; the rest go to random targets.
 func (tab *table) startRefresh() {
 	if tab.refreshDone != nil {
 		return
@@ -255,10 +259,21 @@ func (tab *table) startRefresh() {
 	// The farthest buckets that are not full come first: far buckets
 	// have the most candidates, so a gap there means nodes were missed,
 	// while the closest buckets stay thin in any network of realistic size.
-	var near []*enode.Node
-	for i := nBuckets - 1; i >= 0 && len(near) < refreshLookups-1; i-- {
-		if b := tab.buckets[i]; len(b.entries) > 0 && len(b.entries) < bucketSize {
-			near = append(near, b.entries[tab.rand.IntN(len(b.entries))].Node)
+	// Bucket 0 (all distances up to bucketMinDistance) is left to the
+	// other lookups: a target for it is too rare to draw for discv4.
+	type refreshTarget struct {
+		node *enode.Node // an entry of the bucket, or nil:
+		dist int         // the bucket's distance
+	}
+	var near []refreshTarget
+	for i := nBuckets - 1; i >= 1 && len(near) < refreshLookups-1; i-- {
+		b := tab.buckets[i]
+		switch {
+		case len(b.entries) >= bucketSize:
+		case len(b.entries) > 0:
+			near = append(near, refreshTarget{node: b.entries[tab.rand.IntN(len(b.entries))].Node})
+		default:
+			near = append(near, refreshTarget{dist: i + bucketMinDistance + 1})
 		}
 	}
 	tab.wg.Add(1)
@@ -278,9 +293,12 @@ func (tab *table) startRefresh() {
 			if tab.ctx.Err() != nil {
 				return
 			}
-			if i < len(near) {
-				tab.net.lookupNear(tab.ctx, near[i])
-			} else {
+			switch {
+			case i < len(near) && near[i].node != nil:
+				tab.net.lookupNear(tab.ctx, near[i].node)
+			case i < len(near):
+				tab.net.lookupAt(tab.ctx, near[i].dist)
+			default:
 				tab.net.lookupRandom(tab.ctx)
 			}
 		}

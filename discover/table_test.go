@@ -22,15 +22,15 @@ import (
 type fakeTransport struct {
 	self *enode.Node
 
-	mu       sync.Mutex
-	dead     map[enode.ID]bool
-	seqs     map[enode.ID]uint64      // record seq announced in pongs
-	records  map[enode.ID]*enode.Node // answers to requestENR
-	pings    map[enode.ID]int
-	enrReqs  map[enode.ID]int
-	lookups  []string // "near <id>" or "random", in order
-	lookupAt []time.Time
-	onLookup func() // called by lookups, without mu held
+	mu          sync.Mutex
+	dead        map[enode.ID]bool
+	seqs        map[enode.ID]uint64      // record seq announced in pongs
+	records     map[enode.ID]*enode.Node // answers to requestENR
+	pings       map[enode.ID]int
+	enrReqs     map[enode.ID]int
+	lookups     []string // "near <id>" or "random", in order
+	lookupTimes []time.Time
+	onLookup    func() // called by lookups, without mu held
 }
 
 func newFakeTransport(self *enode.Node) *fakeTransport {
@@ -71,6 +71,11 @@ func (f *fakeTransport) lookupNear(ctx context.Context, n *enode.Node) []*enode.
 	return nil
 }
 
+func (f *fakeTransport) lookupAt(ctx context.Context, d int) []*enode.Node {
+	f.recordLookup(fmt.Sprintf("at %d", d))
+	return nil
+}
+
 func (f *fakeTransport) lookupRandom(ctx context.Context) []*enode.Node {
 	f.recordLookup("random")
 	return nil
@@ -79,7 +84,7 @@ func (f *fakeTransport) lookupRandom(ctx context.Context) []*enode.Node {
 func (f *fakeTransport) recordLookup(what string) {
 	f.mu.Lock()
 	f.lookups = append(f.lookups, what)
-	f.lookupAt = append(f.lookupAt, time.Now())
+	f.lookupTimes = append(f.lookupTimes, time.Now())
 	hook := f.onLookup
 	f.mu.Unlock()
 	if hook != nil {
@@ -447,16 +452,17 @@ func TestSeedsFromDB(t *testing.T) {
 	})
 }
 
-// Refresh: at start a self lookup and random ones; then every 15 to 30
-// minutes, or after 10s, 20s, ... while refreshes keep adding nodes, with
-// lookups towards nodes of buckets that are not full.
+// Refresh: at start a self lookup, lookups at the distances of the two
+// farthest (empty) buckets and a random one; then every 15 to 30 minutes,
+// or after 10s, 20s, ... while refreshes keep adding nodes, with lookups
+// towards nodes of buckets that are not full.
 func TestRefreshSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		tab, tr := newTestTable(t, Config{PingInterval: time.Hour})
 		selfLookup := "near " + tableSelf.TerminalString()
 		tr.mu.Lock()
-		if want := []string{selfLookup, "random", "random", "random"}; fmt.Sprint(tr.lookups) != fmt.Sprint(want) {
+		if want := []string{selfLookup, "at 256", "at 255", "random"}; fmt.Sprint(tr.lookups) != fmt.Sprint(want) {
 			t.Fatalf("first refresh lookups %v, want %v", tr.lookups, want)
 		}
 		// From now on every lookup finds a new node.
@@ -475,7 +481,7 @@ func TestRefreshSchedule(t *testing.T) {
 			if l != selfLookup {
 				continue
 			}
-			refreshes = append(refreshes, tr.lookupAt[j].Sub(start))
+			refreshes = append(refreshes, tr.lookupTimes[j].Sub(start))
 			// The bucket of the new nodes is not full until the fifth.
 			if (len(refreshes) == 3 || len(refreshes) == 4) && !strings.HasPrefix(tr.lookups[j+1], "near ") {
 				t.Errorf("refresh %d did not look towards the non-full bucket: %v", len(refreshes), tr.lookups[j:j+4])

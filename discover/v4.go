@@ -287,6 +287,34 @@ func (t *UDPv4) lookupNear(ctx context.Context, n *enode.Node) []*enode.Node {
 	return t.newLookup(ctx, v4wire.EncodePubkey(key)).run()
 }
 
+// maxTargetTries bounds the search for a discv4 lookup target at a given
+// distance. One in 2^(257-d) targets lies at distance d, so 16384 tries
+// (Keccak hashes, about 10 ms at most) miss distance 246 or farther less
+// than once in a thousand searches; nearer buckets, which few nodes can
+// fill anyway, often get a random target instead.
+const maxTargetTries = 1 << 14
+
+// lookupAt implements transport. A discv4 target is a 64-byte public key
+// and the distance is measured to its hash, so random targets are drawn
+// until one lies at distance d; if none does, the lookup goes to the last.
+func (t *UDPv4) lookupAt(ctx context.Context, d int) []*enode.Node {
+	target, _ := v4TargetAt(t.Self().ID(), d)
+	return t.newLookup(ctx, target).run()
+}
+
+// v4TargetAt draws random FINDNODE targets until one hashes to log
+// distance d from self, for at most maxTargetTries; ok is false if the last
+// one drawn, which it returns, is not at d.
+func v4TargetAt(self enode.ID, d int) (target v4wire.Pubkey, ok bool) {
+	for range maxTargetTries {
+		rand.Read(target[:])
+		if enode.LogDist(self, target.ID()) == d {
+			return target, true
+		}
+	}
+	return target, false
+}
+
 // lookupRandom implements transport.
 func (t *UDPv4) lookupRandom(ctx context.Context) []*enode.Node {
 	return t.newRandomLookup(ctx).run()

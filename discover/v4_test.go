@@ -220,3 +220,16 @@ func TestEnsureBond(t *testing.T) {
 		}
 	})
 }
+
+func TestV4TargetAt(t *testing.T) {
+	self := tableSelf
+	for _, d := range []int{256, 253, 248} {
+		target, ok := v4TargetAt(self, d)
+		if !ok || enode.LogDist(self, target.ID()) != d {
+			t.Errorf("distance %d: got target at %d (ok=%v)", d, enode.LogDist(self, target.ID()), ok)
+		}
+	}
+	if _, ok := v4TargetAt(self, 100); ok {
+		t.Error("found a target at distance 100 within the try limit; it should be far too rare")
+	}
+}

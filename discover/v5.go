@@ -288,6 +288,12 @@ func (t *UDPv5) lookupNear(ctx context.Context, n *enode.Node) []*enode.Node {
 	return t.newLookup(ctx, n.ID()).run()
 }
 
+// lookupAt implements transport: discv5 targets are IDs, so any distance
+// can be aimed at directly.
+func (t *UDPv5) lookupAt(ctx context.Context, d int) []*enode.Node {
+	return t.newLookup(ctx, enode.RandomID(t.Self().ID(), d)).run()
+}
+
 // lookupRandom implements transport.
 func (t *UDPv5) lookupRandom(ctx context.Context) []*enode.Node {
 	return t.newRandomLookup(ctx).run()
