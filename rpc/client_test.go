@@ -439,3 +439,26 @@ func FuzzClientReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkClientCall(b *testing.B) {
+	s := clientTestServer()
+	h := httptest.NewServer(s.HTTPHandler())
+	w := httptest.NewServer(s.WebSocketHandler())
+	defer func() { s.Stop(); h.Close(); w.Close() }()
+	for _, url := range []string{h.URL, "ws" + strings.TrimPrefix(w.URL, "http")} {
+		b.Run(url[:strings.Index(url, ":")], func(b *testing.B) {
+			c, err := Dial(context.Background(), url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			var res struct{ A string }
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Call(context.Background(), &res, "test_echo", "x", 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
