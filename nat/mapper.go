@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"time"
 
@@ -18,6 +17,9 @@ const (
 	// DefaultLifetime is the lifetime asked for each mapping; mappings are
 	// renewed at half of what the gateway granted.
 	DefaultLifetime = 20 * time.Minute
+	// MinLifetime is the shortest lifetime Map accepts: renewals every
+	// second, for tests against real routers.
+	MinLifetime = 2 * time.Second
 	// DefaultCallTimeout bounds one request to the gateway.
 	DefaultCallTimeout = 10 * time.Second
 	// DefaultName labels the mappings on gateways that show one.
@@ -33,14 +35,6 @@ const (
 	maxRetryStart = 30 * time.Second
 )
 
-// LifetimeEnv names the environment variable that sets the lifetime of a
-// MapConfig whose Lifetime is zero, in Go's duration syntax ("6s"), at
-// least 2s. It is a test knob: the router tests (scripts/natbed) run the
-// trellis binary, which has no flag for the lifetime, and need renewal
-// cycles of seconds rather than the ten minutes of DefaultLifetime. A
-// value that does not parse makes Map fail rather than be ignored.
-const LifetimeEnv = "TRELLIS_NAT_LIFETIME"
-
 // MapConfig says what Map keeps mapped.
 type MapConfig struct {
 	// TCP and UDP are the local ports to map: the p2p listener and the
@@ -48,8 +42,9 @@ type MapConfig struct {
 	TCP, UDP int
 	// Name labels the mappings. Empty means DefaultName.
 	Name string
-	// Lifetime is asked for each mapping. Zero means DefaultLifetime, or
-	// the value of the LifetimeEnv environment variable if set.
+	// Lifetime is asked for each mapping; it is renewed at half of it.
+	// Zero means DefaultLifetime; anything else must be at least
+	// MinLifetime.
 	Lifetime time.Duration
 	// CallTimeout bounds each request to the gateway. Zero means
 	// DefaultCallTimeout.
@@ -154,16 +149,9 @@ func Map(n Interface, ln *enode.LocalNode, cfg MapConfig) (*Mapper, error) {
 	}
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = DefaultLifetime
-		if s := os.Getenv(LifetimeEnv); s != "" {
-			d, err := time.ParseDuration(s)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s=%q: want a duration such as 6s", ErrBadRequest, LifetimeEnv, s)
-			}
-			cfg.Lifetime = d
-		}
 	}
-	if cfg.Lifetime < 2*time.Second {
-		return nil, fmt.Errorf("%w: lifetime %v below 2s", ErrBadRequest, cfg.Lifetime)
+	if cfg.Lifetime < MinLifetime {
+		return nil, fmt.Errorf("%w: lifetime %v below %v", ErrBadRequest, cfg.Lifetime, MinLifetime)
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = DefaultCallTimeout

@@ -127,6 +127,9 @@ type Config struct {
 	// NAT, if set, keeps the p2p and discovery ports mapped on the gateway
 	// and the record's IP and ports in step with it.
 	NAT nat.Interface
+	// NATLifetime is the lifetime asked for each mapping (renewed at
+	// half). Zero means nat.DefaultLifetime.
+	NATLifetime time.Duration
 
 	// HTTPAddr, WSAddr and MetricsAddr are TCP addresses of the admin
 	// JSON-RPC over HTTP, over WebSocket, and of Prometheus /metrics.
@@ -437,7 +440,7 @@ func (n *Node) startP2P() error {
 	n.stops = append(n.stops, srv.Stop)
 
 	if n.cfg.NAT != nil {
-		mc := nat.MapConfig{Logger: n.log.With("module", "nat")}
+		mc := nat.MapConfig{Lifetime: n.cfg.NATLifetime, Logger: n.log.With("module", "nat")}
 		if a, ok := srv.Addr().(*net.TCPAddr); ok {
 			mc.TCP = a.Port
 		}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/enode"
@@ -34,6 +35,7 @@ type nodeFlags struct {
 	noDiscover, discV4, discV5             bool
 	bootnodes, dnsDisc, netrestrict, nat   string
 	dnsServer                              string
+	natLifetime                            time.Duration
 	http, ws, metrics                      bool
 	httpAddr, wsAddr, metricsAddr          string
 	httpPort, wsPort, metricsPort          int
@@ -66,6 +68,7 @@ func init() {
 			fs.StringVar(&f.dnsServer, "discovery.dns.server", "", "ip:port of the DNS server that --discovery.dns queries (default: the system resolver)")
 			fs.StringVar(&f.netrestrict, "netrestrict", "", "comma-separated CIDR networks: connect only to these")
 			fs.StringVar(&f.nat, "nat", "none", "NAT port mapping: none|any|upnp|pmp|pcp|stun|extip:<IP>. Off by default: \"any\" probes the local gateway (UPnP/SSDP multicast, NAT-PMP, PCP), which a node behind a home router wants and a node on a server or a test machine does not")
+			fs.DurationVar(&f.natLifetime, "nat.lifetime", nat.DefaultLifetime, "lifetime asked for each port mapping; renewed at half of it (at least 2s)")
 			fs.BoolVar(&f.http, "http", false, "enable the admin JSON-RPC server over HTTP")
 			fs.StringVar(&f.httpAddr, "http.addr", "127.0.0.1", "HTTP-RPC listening interface")
 			fs.IntVar(&f.httpPort, "http.port", 8545, "HTTP-RPC port (0 picks a free port)")
@@ -165,6 +168,10 @@ func (f *nodeFlags) nodeConfig(log *slog.Logger) (node.Config, error) {
 			return cfg, usageErrorf("invalid --netrestrict (want CIDR networks such as 10.0.0.0/8,192.168.0.0/16): %v", err)
 		}
 	}
+	if f.natLifetime < nat.MinLifetime {
+		return cfg, usageErrorf("invalid --nat.lifetime %v: at least %v", f.natLifetime, nat.MinLifetime)
+	}
+	cfg.NATLifetime = f.natLifetime
 	if cfg.NAT, err = nat.Parse(f.nat); err != nil {
 		return cfg, usageErrorf("invalid --nat: %v", err)
 	}

@@ -39,7 +39,7 @@ const (
 	// nodePort is where the node listens, TCP (RLPx) and UDP (discv4).
 	nodePort = 30303
 	// testLifetime is the mapping lifetime asked in these tests (through
-	// nat.LifetimeEnv): renewals come every 3 s instead of every 10 min.
+	// --nat.lifetime): renewals come every 3 s instead of every 10 min.
 	testLifetime = 6 * time.Second
 	// eventPrefix marks the children's report lines on stdout.
 	eventPrefix = "NATBED "

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-p2p/trellis/nat"
 	"github.com/trellis-p2p/trellis/p2p"
 )
 
@@ -79,9 +78,9 @@ func startTrellis(t *testing.T, bin, ns, name string, args ...string) *trellisNo
 	argv := append([]string{"netns", "exec", ns, bin, "node",
 		"--datadir", t.TempDir(), "--port", strconv.Itoa(nodePort),
 		"--http", "--http.port", strconv.Itoa(rpcPort),
-		"--verbosity", "4", "--log.format", "json"}, args...)
+		"--verbosity", "4", "--log.format", "json",
+		"--nat.lifetime", testLifetime.String()}, args...)
 	n.cmd = exec.Command("ip", argv...)
-	n.cmd.Env = append(os.Environ(), nat.LifetimeEnv+"="+testLifetime.String())
 	n.cmd.Stdout = &lockedBuffer{&n.mu, &n.output}
 	stderr, err := n.cmd.StderrPipe()
 	if err != nil {
