@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,10 @@ const (
 	// and only while fewer than dialStatsPeerLimit peers are dialed.
 	dialStatsLogInterval = 10 * time.Second
 	dialStatsPeerLimit   = 3
+	// collisionWindow: a dialed connection that the remote closes as
+	// "already connected" within this time of its set-up counts as one
+	// half of a simultaneous dial (see collision).
+	collisionWindow = 10 * time.Second
 )
 
 // Reasons not to dial a node.
@@ -84,6 +89,7 @@ type dialScheduler struct {
 	dialPeers      int // connected peers that we dialed
 	static         map[enode.ID]*dialTask
 	history        expirySet[enode.ID]
+	fastRedials    map[enode.ID]time.Time // last redial after a collision
 	timer          *time.Timer
 	lastStatsLog   time.Time
 	doneSinceLog   int
@@ -116,6 +122,7 @@ func newDialScheduler(cfg dialConfig, it enode.Iterator) *dialScheduler {
 		peers:          make(map[enode.ID]connFlag),
 		pendingInbound: make(map[enode.ID]struct{}),
 		static:         make(map[enode.ID]*dialTask),
+		fastRedials:    make(map[enode.ID]time.Time),
 		timer:          time.NewTimer(time.Hour),
 		lastStatsLog:   time.Now(),
 	}
@@ -175,6 +182,48 @@ func (d *dialScheduler) peerRemoved(id enode.ID, flags connFlag) {
 			d.dialPeers--
 		}
 	})
+}
+
+// collided reports that a connection we dialed to n was closed by n as
+// "already connected" just after its set-up.
+func (d *dialScheduler) collided(n *enode.Node, flags connFlag) {
+	d.inbox.post(func() { d.collision(n, flags, time.Now()) })
+}
+
+// collision handles one half of a simultaneous dial. When two nodes dial
+// each other at once, each may keep the connection it dialed and refuse
+// the other's as already connected (the devp2p handshakes have no tie
+// break), and then both connections end: each side refused the one the
+// other kept. Without help neither would dial again for
+// dialHistoryExpiration. The node with the lower ID dials again at once;
+// the other waits to be dialed, so the second attempt cannot collide. At
+// most one such redial per node per dialHistoryExpiration, so that a node
+// that always answers "already connected" is not dialed in a loop.
+func (d *dialScheduler) collision(n *enode.Node, flags connFlag, now time.Time) {
+	id := n.ID()
+	if bytes.Compare(d.self[:], id[:]) > 0 {
+		return // n redials
+	}
+	for k, t := range d.fastRedials {
+		if now.Sub(t) >= dialHistoryExpiration {
+			delete(d.fastRedials, k)
+		}
+	}
+	if _, ok := d.fastRedials[id]; ok {
+		return
+	}
+	if err := d.checkDial(n); err != nil && !errors.Is(err, errRecentlyDialed) {
+		return // connected after all, or dialing
+	}
+	d.history.remove(id)
+	d.fastRedials[id] = now
+	d.log.Debug("Redialing after simultaneous dial", "id", id.TerminalString())
+	if t := d.static[id]; t != nil {
+		t.notBefore = time.Time{}
+		d.startDial(t, now)
+	} else if flags&dynDialedConn != 0 {
+		d.startDial(&dialTask{dest: n, flags: dynDialedConn}, now)
+	}
 }
 
 func (d *dialScheduler) inboundPending(id enode.ID) {
@@ -339,6 +388,15 @@ func (d *dialScheduler) taskDone(t *dialTask, resolved *enode.Node, err error) {
 	d.doneSinceLog++
 	if resolved != nil {
 		t.dest = resolved
+	}
+	if errors.Is(err, DiscAlreadyConnected) {
+		// The remote refused the connection during the Hello exchange;
+		// if we hold no other connection to it, the two dialed each other.
+		if t.flags&staticDialedConn != 0 && d.static[id] == t {
+			t.failures = 0
+		}
+		d.collision(t.dest, t.flags, time.Now())
+		return
 	}
 	if t.flags&staticDialedConn == 0 || d.static[id] != t {
 		return

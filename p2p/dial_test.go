@@ -516,3 +516,58 @@ func TestDialStaticResolve(t *testing.T) {
 		got[0].result <- nil
 	})
 }
+
+// A dial that the remote refuses as "already connected", while we hold no
+// connection to it, is one half of a simultaneous dial: the node with the
+// lower ID dials again at once (once per dialHistoryExpiration), the other
+// waits to be dialed.
+func TestDialCollision(t *testing.T) {
+	refused := fmt.Errorf("%w: remote disconnected: %w", ErrProtoHandshake, DiscAlreadyConnected)
+	for _, tc := range []struct {
+		name   string
+		self   enode.ID
+		redial bool
+	}{
+		{"lower ID redials", enode.ID{}, true},
+		{"higher ID waits", enode.ID{0xff, 0xff, 0xff, 0xff}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newDialHarness(t, 5, 16)
+				h.d.self = tc.self
+				h.discoverAsync(1)
+				h.finish(h.expectDials("discovered", 1), refused)
+				if !tc.redial {
+					h.expectDials("the other node redials")
+					return
+				}
+				again := h.expectDials("redial at once", 1)
+				// A second refusal within dialHistoryExpiration waits.
+				h.finish(again, refused)
+				h.expectDials("one fast redial per node")
+
+				// A young peer closed by the remote as already connected.
+				h.node(2)
+				h.discoverAsync(2)
+				ok := h.expectDials("discovered", 2)
+				h.finish(ok, nil)
+				synctest.Wait() // the dial task has ended
+				h.d.peerRemoved(h.node(2).ID(), dynDialedConn)
+				h.d.collided(h.node(2), dynDialedConn)
+				h.expectDials("redial after the peer's collision", 2)
+			})
+		})
+	}
+}
+
+// A static node is redialed at once after a collision too, without backoff.
+func TestDialCollisionStatic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newDialHarness(t, 5, 16)
+		h.d.self = enode.ID{}
+		h.d.addStatic(h.node(1))
+		refused := fmt.Errorf("%w: remote disconnected: %w", ErrProtoHandshake, DiscAlreadyConnected)
+		h.finish(h.expectDials("static", 1), refused)
+		h.finish(h.expectDials("static redial at once", 1), nil)
+	})
+}

@@ -39,6 +39,12 @@ func (s *expirySet[K]) add(key K, exp time.Time) {
 	heap.Push(&s.heap, expiryItem[K]{key, exp})
 }
 
+// remove deletes key. Its heap entry stays until it expires, and is then
+// skipped like that of a re-added key.
+func (s *expirySet[K]) remove(key K) {
+	delete(s.exp, key)
+}
+
 func (s *expirySet[K]) contains(key K) bool {
 	_, ok := s.exp[key]
 	return ok

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 
@@ -170,6 +171,10 @@ func (srv *Server) peerEnded(p *Peer, remoteRequested bool, err error) {
 		close(removed)
 	})
 	<-removed
+	if flags := connFlag(p.flags.Load()); srv.dialer != nil && flags&(dynDialedConn|staticDialedConn) != 0 &&
+		remoteRequested && errors.Is(err, DiscAlreadyConnected) && p.Lifetime() < collisionWindow {
+		srv.dialer.collided(p.Node(), flags)
+	}
 	if srv.debugEnabled() {
 		srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)
 	}

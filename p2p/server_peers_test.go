@@ -373,3 +373,34 @@ func TestServerDialHandshakeTimeout(t *testing.T) {
 		}
 	})
 }
+
+// Two nodes that list each other as static nodes dial each other at the same
+// moment. Each may keep its own connection and refuse the other's, which
+// ends both; the collision redial must connect them within seconds, not
+// after dialHistoryExpiration. A hundred pairs make a double drop likely.
+func TestServerSimultaneousDial(t *testing.T) {
+	collisions := 0
+	for i := range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			n := memnet.New()
+			ka, kb := newKey(t), newKey(t)
+			na := enode.NewV4(ka.PubKey(), netip.MustParseAddr("10.0.0.1"), 30303, 30303)
+			nb := enode.NewV4(kb.PubKey(), netip.MustParseAddr("10.0.0.2"), 30303, 30303)
+			a := testServer(t, n, "10.0.0.1", func(c *Config) { c.PrivateKey = ka; c.StaticNodes = []*enode.Node{nb} })
+			b := testServer(t, n, "10.0.0.2", func(c *Config) { c.PrivateKey = kb; c.StaticNodes = []*enode.Node{na} })
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if a.PeerCount() != 1 || b.PeerCount() != 1 {
+				t.Fatalf("pair %d: peers after 5s: A %d, B %d", i, a.PeerCount(), b.PeerCount())
+			}
+			for _, s := range []*Server{a, b} {
+				snap := s.Counters().Snapshot()
+				if snap.DialOutcomes[ConnAlreadyConnected.String()]+snap.ServeOutcomes[ConnAlreadyConnected.String()] > 0 {
+					collisions++
+					break
+				}
+			}
+		})
+	}
+	t.Logf("pairs whose dials collided: %d of 100", collisions)
+}
