@@ -40,9 +40,9 @@ type frameWriter struct {
 	enc cipher.Stream
 	mac macState
 	// Scratch space: locals passed to cipher.Stream (an interface) would
-	// be moved to the heap on every frame.
-	hdr  [headerLen]byte
-	code [9]byte
+	// be moved to the heap on every frame. hdr holds the header, then the
+	// RLP-encoded message code (at most 9 bytes) once the header is out.
+	hdr [headerLen]byte
 }
 
 // appendStart appends the header, header MAC and encrypted message code of
@@ -51,7 +51,7 @@ type frameWriter struct {
 // appendData, and finishes with appendEnd.
 func (w *frameWriter) appendStart(dst []byte, fsize int, code uint64) []byte {
 	dst = w.appendHeader(dst, fsize)
-	return w.appendData(dst, rlp.AppendUint64(w.code[:0], code))
+	return w.appendData(dst, rlp.AppendUint64(w.hdr[:0], code))
 }
 
 // appendHeader appends the encrypted header and the header MAC.
