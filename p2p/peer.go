@@ -91,7 +91,7 @@ type Peer struct {
 	hooks   *peerHooks                  // shared by all peers of a server; nil for NewPeer
 
 	closing chan struct{} // closed by the first end call
-	done    chan struct{} // closed once the server has removed the peer
+	done    chan struct{} // see doneCh; guarded by aux
 	endOnce sync.Once
 	ended   peerEnd // the first end; read after closing is closed
 

@@ -228,10 +228,10 @@ type Server struct {
 		dialed   int // peers we dialed
 		trusted  map[enode.ID]bool
 		stopping bool
-		// dropping holds the done channel of removed peers whose drop event
+		// dropping holds the removed peers whose drop event
 		// is still being delivered, so that a reconnection's add event
 		// waits for it.
-		dropping map[enode.ID]chan struct{}
+		dropping map[enode.ID]*Peer
 	}
 }
 
@@ -303,7 +303,7 @@ func (srv *Server) Start() (err error) {
 	srv.quit = make(chan struct{})
 	srv.setup.conns = make(map[net.Conn]struct{})
 	srv.state.peers = make(map[enode.ID]*Peer)
-	srv.state.dropping = make(map[enode.ID]chan struct{})
+	srv.state.dropping = make(map[enode.ID]*Peer)
 	srv.state.trusted = make(map[enode.ID]bool, len(cfg.TrustedNodes))
 	for _, n := range cfg.TrustedNodes {
 		srv.state.trusted[n.ID()] = true
@@ -506,7 +506,7 @@ func (srv *Server) RemovePeer(n *enode.Node) {
 	srv.state.RUnlock()
 	if p != nil {
 		p.Disconnect(DiscRequested)
-		<-p.done
+		<-p.doneCh()
 	}
 }
 

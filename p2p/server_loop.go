@@ -67,17 +67,18 @@ func (srv *Server) addPeer(c *handshakeDone) {
 	}
 	err := srv.checkLocked(id, c.flags)
 	var p *Peer
-	var prevDrop chan struct{}
+	var prevDrop <-chan struct{}
 	if err == nil {
 		p = newPeer(c.fd, c.conn, c.id, c.node, c.remote, c.hello, c.flags, srv.cfg.Protocols, srv.log, &srv.hooks)
-		p.done = make(chan struct{})
 		srv.state.peers[id] = p
 		if c.flags&inboundConn != 0 {
 			srv.state.inbound++
 		} else {
 			srv.state.dialed++
 		}
-		prevDrop = srv.state.dropping[id]
+		if prev := srv.state.dropping[id]; prev != nil {
+			prevDrop = prev.doneCh()
+		}
 	}
 	srv.state.Unlock()
 
@@ -137,7 +138,7 @@ func (srv *Server) checkLocked(id enode.ID, flags connFlag) error {
 // The work before and after run is in other functions, so that this frame,
 // which stays on the stack under the read loop for the peer's lifetime, is
 // small: a goroutine's stack keeps the size its deepest call needed.
-func (srv *Server) runPeer(p *Peer, prevDrop chan struct{}) {
+func (srv *Server) runPeer(p *Peer, prevDrop <-chan struct{}) {
 	defer srv.peerWG.Done()
 	if prevDrop != nil {
 		<-prevDrop
@@ -179,10 +180,10 @@ func (srv *Server) peerEnded(p *Peer, remoteRequested bool, err error) {
 		srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)
 	}
 	srv.sendPeerEvent(p, PeerEventTypeDrop, err)
-	close(p.done)
+	p.markDone()
 	srv.inbox.post(func() {
 		srv.state.Lock()
-		if srv.state.dropping[p.ID()] == p.done {
+		if srv.state.dropping[p.ID()] == p {
 			delete(srv.state.dropping, p.ID())
 		}
 		srv.state.Unlock()
@@ -197,6 +198,36 @@ func (srv *Server) debugEnabled() bool {
 	return srv.log.Enabled(context.Background(), slog.LevelDebug)
 }
 
+// doneCh returns a channel that is closed once the server has removed the
+// peer and announced its drop. It is made on first use, by RemovePeer or by
+// a new connection of the same node waiting to announce itself: a peer that
+// nobody waits for never holds one.
+func (p *Peer) doneCh() <-chan struct{} {
+	p.aux.Lock()
+	defer p.aux.Unlock()
+	if p.done == nil {
+		p.done = make(chan struct{})
+	}
+	return p.done
+}
+
+// markDone closes the channel of doneCh, or makes doneCh return a closed one.
+func (p *Peer) markDone() {
+	p.aux.Lock()
+	defer p.aux.Unlock()
+	if p.done == nil {
+		p.done = closedChan
+		return
+	}
+	close(p.done)
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 func (srv *Server) removePeer(p *Peer) {
 	srv.state.Lock()
 	delete(srv.state.peers, p.ID())
@@ -205,7 +236,7 @@ func (srv *Server) removePeer(p *Peer) {
 	} else {
 		srv.state.dialed--
 	}
-	srv.state.dropping[p.ID()] = p.done
+	srv.state.dropping[p.ID()] = p
 	srv.state.Unlock()
 	srv.cfg.Metrics.PeerRemoved(p.Inbound())
 	if srv.dialer != nil {
