@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/trellis-p2p/trellis/crypto"
 	"github.com/trellis-p2p/trellis/discover/v4wire"
 	"github.com/trellis-p2p/trellis/enode"
-	"github.com/trellis-p2p/trellis/enode/nodedb"
 )
 
 // Protocol timing (discv4.md; values as in go-ethereum).
@@ -87,20 +85,8 @@ func (v4Codec) decode(b []byte) (v4wire.Packet, v4wire.Pubkey, [v4wire.HashSize]
 // has its own loop. Requests block the calling goroutine. Close stops them
 // all.
 type UDPv4 struct {
-	conn  UDPConn
-	ln    *enode.LocalNode
-	db    *nodedb.DB
-	ownDB bool
-	tab   *table
-	cfg   Config
-	log   *slog.Logger
-	clock Clock
+	listener
 	codec codec
-	stats statsCounter
-
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	addPending chan *pendingReq
 	gotReply   chan reply
@@ -111,8 +97,6 @@ type UDPv4 struct {
 		sync.Mutex
 		m map[enode.ID]answeredAt
 	}
-
-	closeOnce sync.Once
 }
 
 type answeredAt struct {
@@ -134,72 +118,20 @@ func ListenV4(c UDPConn, ln *enode.LocalNode, cfg Config) (*UDPv4, error) {
 
 // listenV4 is ListenV4 with a given codec; simulations pass the null one.
 func listenV4(c UDPConn, ln *enode.LocalNode, cfg Config, cd codec) (*UDPv4, error) {
-	if ln.ID() != enode.PubkeyToIDV4(cfg.PrivateKey.PubKey()) {
-		return nil, errors.New("discover: Config.PrivateKey is not the key of the LocalNode")
-	}
 	t := &UDPv4{
-		conn:       c,
-		ln:         ln,
-		db:         cfg.DB,
-		cfg:        cfg,
-		log:        cfg.Log,
-		clock:      cfg.Clock,
 		codec:      cd,
 		addPending: make(chan *pendingReq),
 		gotReply:   make(chan reply),
 	}
-	t.stats.init()
-	if t.db == nil {
-		db, err := nodedb.Open("", nodedb.WithClock(cfg.Clock), nodedb.WithIdentitySchemes(cfg.ValidSchemes))
-		if err != nil {
-			return nil, err
-		}
-		t.db, t.ownDB = db, true
-	}
-	tab, err := newTable(t, t.db, cfg)
-	if err != nil {
-		if t.ownDB {
-			t.db.Close()
-		}
+	if err := t.init(t, c, ln, cfg); err != nil {
 		return nil, err
 	}
-	t.tab = tab
-	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.wg.Add(2)
 	go t.pendingLoop()
 	go t.readLoop()
-	tab.start()
+	t.tab.start()
 	return t, nil
 }
-
-// Close stops the listener: it closes the socket, fails the requests in
-// flight with ErrClosed, stops the table and waits for every goroutine.
-// It is idempotent.
-func (t *UDPv4) Close() {
-	t.closeOnce.Do(func() {
-		t.cancel()
-		t.conn.Close()
-		t.wg.Wait()
-		t.tab.close()
-		if t.ownDB {
-			t.db.Close()
-		}
-	})
-}
-
-// Self returns the local node's current record.
-func (t *UDPv4) Self() *enode.Node { return t.ln.Node() }
-
-// LocalNode returns the local node.
-func (t *UDPv4) LocalNode() *enode.LocalNode { return t.ln }
-
-// TableBuckets returns the table's entries, bucket by bucket from the
-// closest distances (bucket 0 holds distances up to 240) to distance 256.
-func (t *UDPv4) TableBuckets() [][]BucketNode { return t.tab.snapshot() }
-
-// Stats returns the packet counters and the table size. Datagrams passed
-// on to Config.Unhandled count as read but not as dropped.
-func (t *UDPv4) Stats() Stats { return t.stats.snapshot(t.tab.len()) }
 
 // Ping sends a Ping to n and waits for the Pong.
 func (t *UDPv4) Ping(ctx context.Context, n *enode.Node) (*v4wire.Pong, error) {

@@ -278,7 +278,7 @@ func TestNeighborsFlood(t *testing.T) {
 // Neighbors entries that must not be used: low ports, addresses the
 // sender may not relay, keys off the curve, NetRestrict.
 func TestNodeFromWire(t *testing.T) {
-	l := &UDPv4{cfg: Config{NetRestrict: nil}}
+	l := &UDPv4{listener: listener{cfg: Config{NetRestrict: nil}}}
 	key := v4wire.EncodePubkey(cachedKey(1).PubKey())
 	wan := netip.MustParseAddrPort("11.0.0.1:30303")
 	lan := netip.MustParseAddrPort("10.0.0.1:30303")

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/trellis-p2p/trellis/discover/v5wire"
 	"github.com/trellis-p2p/trellis/enode"
-	"github.com/trellis-p2p/trellis/enode/nodedb"
 )
 
 // Deviations from the API contract (briefs/v5api.md): none in the
@@ -86,19 +83,7 @@ var (
 // to it. TALKREQ handlers run on goroutines of their own (v5_talk.go), and
 // the table has its loop. Requests block their caller. Close stops them all.
 type UDPv5 struct {
-	conn  UDPConn
-	ln    *enode.LocalNode
-	db    *nodedb.DB
-	ownDB bool
-	tab   *table
-	cfg   Config
-	log   *slog.Logger
-	clock Clock
-	stats statsCounter
-
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	listener
 
 	packetIn chan ReadPacket
 	ops      chan func()
@@ -106,8 +91,6 @@ type UDPv5 struct {
 	disp    *v5dispatch // owned by dispatchLoop
 	talk    talkRegistry
 	records recordCache // shared by request goroutines
-
-	closeOnce sync.Once
 }
 
 // ListenV5 starts a discv5.1 listener on c for the local node ln. Config is
@@ -124,72 +107,21 @@ func ListenV5(c UDPConn, ln *enode.LocalNode, cfg Config) (*UDPv5, error) {
 // listenV5 is ListenV5 with an optional codec hook: simulations pass one
 // that makes the handshake cheap (sim_v5_test.go).
 func listenV5(c UDPConn, ln *enode.LocalNode, cfg Config, hook func(*v5wire.Codec)) (*UDPv5, error) {
-	if ln.ID() != enode.PubkeyToIDV4(cfg.PrivateKey.PubKey()) {
-		return nil, errors.New("discover: Config.PrivateKey is not the key of the LocalNode")
-	}
 	t := &UDPv5{
-		conn:     c,
-		ln:       ln,
-		db:       cfg.DB,
-		cfg:      cfg,
-		log:      cfg.Log,
-		clock:    cfg.Clock,
 		packetIn: make(chan ReadPacket, v5ReadQueue),
 		ops:      make(chan func()),
 	}
-	t.stats.init()
 	t.talk.init()
-	if t.db == nil {
-		db, err := nodedb.Open("", nodedb.WithClock(cfg.Clock), nodedb.WithIdentitySchemes(cfg.ValidSchemes))
-		if err != nil {
-			return nil, err
-		}
-		t.db, t.ownDB = db, true
-	}
-	tab, err := newTable(t, t.db, cfg)
-	if err != nil {
-		if t.ownDB {
-			t.db.Close()
-		}
+	if err := t.init(t, c, ln, cfg); err != nil {
 		return nil, err
 	}
-	t.tab = tab
 	t.disp = newV5Dispatch(t, hook)
-	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.wg.Add(2)
 	go t.dispatchLoop()
 	go t.readLoop()
-	tab.start()
+	t.tab.start()
 	return t, nil
 }
-
-// Close stops the listener: it closes the socket, fails the requests in
-// flight with ErrClosed, waits for TALKREQ handlers, stops the table and
-// waits for every goroutine. It is idempotent.
-func (t *UDPv5) Close() {
-	t.closeOnce.Do(func() {
-		t.cancel()
-		t.conn.Close()
-		t.wg.Wait()
-		t.tab.close()
-		if t.ownDB {
-			t.db.Close()
-		}
-	})
-}
-
-// Self returns the local node's current record.
-func (t *UDPv5) Self() *enode.Node { return t.ln.Node() }
-
-// LocalNode returns the local node.
-func (t *UDPv5) LocalNode() *enode.LocalNode { return t.ln }
-
-// TableBuckets returns the table's entries, bucket by bucket from the
-// closest distances (bucket 0 holds distances up to 240) to distance 256.
-func (t *UDPv5) TableBuckets() [][]BucketNode { return t.tab.snapshot() }
-
-// Stats returns the packet counters and the table size.
-func (t *UDPv5) Stats() Stats { return t.stats.snapshot(t.tab.len()) }
 
 // Ping sends PING to n and waits for the PONG (discv5-wire.md "PING
 // Request").
