@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"maps"
 	"net/netip"
@@ -32,9 +31,9 @@ func TestNodeDNSDiscovery(t *testing.T) {
 	dnsbed.Check(t)
 	bin := buildTrellis(t)
 
-	a := startNodeArgs(t, bin, "A", "--port", "0", "--nodiscover", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4")
-	if !a.enode.IPAddr().IsLoopback() || a.enode.TCP() == 0 {
-		t.Fatalf("A's record %v has no loopback endpoint to put in the tree", a.enode)
+	a := startNode(t, bin, "A", "--datadir", t.TempDir(), "--port", "0", "--nodiscover", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4")
+	if !a.record.IPAddr().IsLoopback() || a.record.TCP() == 0 {
+		t.Fatalf("A's record %v has no loopback endpoint to put in the tree", a.record)
 	}
 
 	// The tree: A among nodes nobody can reach (a branch of five leaves).
@@ -43,7 +42,7 @@ func TestNodeDNSDiscovery(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*enode.Node{a.enode}
+	nodes := []*enode.Node{a.record}
 	for i := range 4 {
 		nodes = append(nodes, unreachableNode(t, i))
 	}
@@ -88,13 +87,13 @@ func TestNodeDNSDiscovery(t *testing.T) {
 
 	// The tree as served holds A.
 	synced := runBin(t, bin, "dns", "sync", "--server", server, url)
-	if !strings.Contains(synced, a.enode.String()) || !strings.Contains(synced, "# 5 nodes, 0 links") {
+	if !strings.Contains(synced, a.record.String()) || !strings.Contains(synced, "# 5 nodes, 0 links") {
 		t.Fatalf("dns sync of %s from %s:\n%s", url, server, synced)
 	}
 
 	// B has no bootnodes and no discv4: it can only learn of A from the
 	// good tree.
-	b := startNodeArgs(t, bin, "B", "--port", "0", "--discovery.v4=false", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4",
+	b := startNode(t, bin, "B", "--datadir", t.TempDir(), "--port", "0", "--discovery.v4=false", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4",
 		"--discovery.dns", strings.Join([]string{forgedURL, url, garbageURL}, ","), "--discovery.dns.server", server)
 	start := time.Now()
 	deadline := start.Add(30 * time.Second)
@@ -105,7 +104,7 @@ func TestNodeDNSDiscovery(t *testing.T) {
 			t.Fatalf("admin_peers of B: %v", err)
 		}
 		for _, p := range peers {
-			if p.ID == a.enode.ID().String() {
+			if p.ID == a.record.ID().String() {
 				atB = p
 			}
 		}
@@ -177,67 +176,4 @@ func runBin(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("trellis %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
-}
-
-// startNodeArgs starts "trellis node" with a fresh data directory and args,
-// and reads its enode URL and HTTP endpoint from stdout; args must enable
-// --http.
-func startNodeArgs(t *testing.T, bin, name string, args ...string) *nodeProc {
-	t.Helper()
-	p := &nodeProc{t: t, name: name, stderr: new(syncBuffer), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"node", "--datadir", t.TempDir()}, args...)...)
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("stderr of %s:\n%s", p.name, p.stderr.String())
-		}
-	})
-	timeout := time.After(30 * time.Second)
-	for p.http == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("%s exited before printing its endpoints:\n%s", name, p.stderr.String())
-			}
-			switch {
-			case strings.HasPrefix(l, "enr:"):
-				// The record, not the enode URL: it goes into the tree.
-				if p.enode, err = enode.Parse(l); err != nil {
-					t.Fatalf("%s printed a bad record %q: %v", name, l, err)
-				}
-			case strings.HasPrefix(l, "http: "):
-				p.http = strings.TrimPrefix(l, "http: ")
-			}
-		case <-timeout:
-			t.Fatalf("%s did not print its endpoints in time:\n%s", name, p.stderr.String())
-		}
-	}
-	go func() {
-		for range lines { // keep draining, so the node never blocks on stdout
-		}
-	}()
-	return p
 }

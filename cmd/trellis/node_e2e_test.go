@@ -41,7 +41,8 @@ type nodeProc struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
-	enode  *enode.Node
+	enode  *enode.Node // from the enode:// line
+	record *enode.Node // from the enr: line, with the record's signature
 	http   string
 	stderr *syncBuffer
 	done   chan struct{} // closed when the process has exited
@@ -65,13 +66,21 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startNodeProc starts a node on loopback and reads its enode URL and HTTP
-// endpoint from stdout.
+// startNodeProc starts a node on loopback without discovery and reads its
+// enode URL and HTTP endpoint from stdout.
 func startNodeProc(t *testing.T, bin, name, datadir string, port int) *nodeProc {
 	t.Helper()
-	p := &nodeProc{t: t, name: name, stderr: new(syncBuffer), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "node", "--datadir", datadir, "--port", strconv.Itoa(port),
+	return startNode(t, bin, name, "--datadir", datadir, "--port", strconv.Itoa(port),
 		"--nodiscover", "--nat", "none", "--http", "--http.port", "0", "--verbosity", "4")
+}
+
+// startNode starts "trellis node" with args, which must enable --http, and
+// reads its enode URL, record and HTTP endpoint from stdout. The process is
+// killed at the end of the test if it still runs.
+func startNode(t *testing.T, bin, name string, args ...string) *nodeProc {
+	t.Helper()
+	p := &nodeProc{t: t, name: name, stderr: new(syncBuffer), done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"node"}, args...)...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -119,6 +128,7 @@ func startNodeProc(t *testing.T, bin, name, datadir string, port int) *nodeProc 
 				if err != nil || p.enode == nil || n.ID() != p.enode.ID() {
 					t.Fatalf("%s printed ENR %q not matching its enode: %v", name, l, err)
 				}
+				p.record = n
 			case strings.HasPrefix(l, "http: "):
 				p.http = strings.TrimPrefix(l, "http: ")
 			}
