@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 
 	"github.com/trellis-p2p/trellis/enode"
 	"github.com/trellis-p2p/trellis/enode/nodedb"
+	"github.com/trellis-p2p/trellis/netutil"
 )
 
 // listener is what the discv4 and discv5 listeners share: the socket, the
@@ -89,3 +91,25 @@ func (l *listener) TableBuckets() [][]BucketNode { return l.tab.snapshot() }
 // by discv4 and discv5, the discv4 listener counts the datagrams it passes
 // on to discv5 as read but not as dropped.
 func (l *listener) Stats() Stats { return l.stats.snapshot(l.tab.len()) }
+
+// readPacket reads the next datagram into buf, retrying after temporary
+// errors, and counts it. The sender's address comes back with IPv4-mapped
+// IPv6 addresses unmapped. ok is false once the socket is closed or fails:
+// the read loop ends.
+func (l *listener) readPacket(buf []byte) (n int, from netip.AddrPort, ok bool) {
+	for {
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if netutil.IsTemporaryError(err) {
+				l.log.Debug("Temporary UDP read error", "err", err)
+				continue
+			}
+			if l.ctx.Err() == nil {
+				l.log.Debug("UDP read error, listener stops", "err", err)
+			}
+			return 0, netip.AddrPort{}, false
+		}
+		l.stats.read(n)
+		return n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), true
+	}
+}

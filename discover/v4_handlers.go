@@ -32,19 +32,10 @@ func (t *UDPv4) readLoop() {
 	// from one that fits exactly.
 	buf := make([]byte, v4wire.MaxPacketSize+1)
 	for {
-		n, from, err := t.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if netutil.IsTemporaryError(err) {
-				t.log.Debug("Temporary UDP read error", "err", err)
-				continue
-			}
-			if t.ctx.Err() == nil {
-				t.log.Debug("UDP read error, listener stops", "err", err)
-			}
+		n, from, ok := t.readPacket(buf)
+		if !ok {
 			return
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		t.stats.read(n)
 		if err := t.handlePacket(rs, from, buf[:n]); err != nil {
 			t.stats.drop()
 			t.log.Debug("Dropped discv4 packet", "addr", from, "err", err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/trellis-p2p/trellis/discover/v5wire"
 	"github.com/trellis-p2p/trellis/enode"
-	"github.com/trellis-p2p/trellis/netutil"
 )
 
 // v5dispatch is the state of the dispatch loop: the codec with its session
@@ -57,19 +56,10 @@ func (t *UDPv5) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, v5wire.MaxPacketSize+1)
 	for {
-		n, from, err := t.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if netutil.IsTemporaryError(err) {
-				t.log.Debug("Temporary UDP read error", "err", err)
-				continue
-			}
-			if t.ctx.Err() == nil {
-				t.log.Debug("UDP read error, discv5 listener stops", "err", err)
-			}
+		n, from, ok := t.readPacket(buf)
+		if !ok {
 			return
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		t.stats.read(n)
 		select {
 		case t.packetIn <- ReadPacket{Data: append([]byte(nil), buf[:n]...), Addr: from}:
 		case <-t.ctx.Done():
