@@ -2,31 +2,15 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/trellis-p2p/trellis/discover"
 )
 
 func init() {
-	register(&command{
-		name: "discovery listen",
-		summary: "run discovery v4 and v5 on one UDP socket; prints the enode URL and the enr: record, " +
-			"then serves until interrupted",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
-			o := discv4Flags(fs, "127.0.0.1:30303")
-			tcp := fs.Int("tcp", 0, "TCP port to announce in the record (0: none, discovery only)")
-			return func(ctx context.Context, env *cmdEnv) error {
-				if len(env.args) != 0 {
-					return usageErrorf("unexpected arguments %q", env.args)
-				}
-				if *tcp < 0 || *tcp > 65535 {
-					return usageErrorf("invalid --tcp %d", *tcp)
-				}
-				return discoveryListen(ctx, env, o, *tcp)
-			}
-		},
-	})
+	register(listenCommand("discovery listen",
+		"run discovery v4 and v5 on one UDP socket; prints the enode URL and the enr: record, then serves until interrupted",
+		discoveryListen))
 }
 
 // discoveryListen serves both protocols on one socket, as go-ethereum does

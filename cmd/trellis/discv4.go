@@ -19,10 +19,12 @@ import (
 	"github.com/trellis-p2p/trellis/netutil"
 )
 
-func init() {
-	register(&command{
-		name:    "discv4 listen",
-		summary: "run a discovery v4 node; prints its enode URL and record, then serves until interrupted",
+// listenCommand makes a "... listen" command: the discovery flags plus
+// --tcp, no arguments, and serve, which runs until ctx ends.
+func listenCommand(name, summary string, serve func(ctx context.Context, env *cmdEnv, o *discv4Options, tcp int) error) *command {
+	return &command{
+		name:    name,
+		summary: summary,
 		flags: func(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 			o := discv4Flags(fs, "127.0.0.1:30303")
 			tcp := fs.Int("tcp", 0, "TCP port to announce in the record (0: none, discovery only)")
@@ -33,10 +35,16 @@ func init() {
 				if *tcp < 0 || *tcp > 65535 {
 					return usageErrorf("invalid --tcp %d", *tcp)
 				}
-				return discv4Listen(ctx, env, o, *tcp)
+				return serve(ctx, env, o, *tcp)
 			}
 		},
-	})
+	}
+}
+
+func init() {
+	register(listenCommand("discv4 listen",
+		"run a discovery v4 node; prints its enode URL and record, then serves until interrupted",
+		discv4Listen))
 	register(&command{
 		name:    "discv4 ping",
 		args:    "<node>",

@@ -17,30 +17,18 @@ import (
 // commands (discv4Options); only the listener differs.
 
 func init() {
-	register(&command{
-		name:    "discv5 listen",
-		summary: "run a discovery v5 node; prints its enr: record (first line), then serves until interrupted",
-		flags: func(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
-			o := discv4Flags(fs, "127.0.0.1:30303")
-			tcp := fs.Int("tcp", 0, "TCP port to announce in the record (0: none, discovery only)")
-			return func(ctx context.Context, env *cmdEnv) error {
-				if len(env.args) != 0 {
-					return usageErrorf("unexpected arguments %q", env.args)
-				}
-				if *tcp < 0 || *tcp > 65535 {
-					return usageErrorf("invalid --tcp %d", *tcp)
-				}
-				node, err := startV5(env, o, *tcp)
-				if err != nil {
-					return err
-				}
-				defer node.close()
-				fmt.Fprintln(env.stdout, node.l.Self().String())
-				<-ctx.Done()
-				return nil
+	register(listenCommand("discv5 listen",
+		"run a discovery v5 node; prints its enr: record (first line), then serves until interrupted",
+		func(ctx context.Context, env *cmdEnv, o *discv4Options, tcp int) error {
+			node, err := startV5(env, o, tcp)
+			if err != nil {
+				return err
 			}
-		},
-	})
+			defer node.close()
+			fmt.Fprintln(env.stdout, node.l.Self().String())
+			<-ctx.Done()
+			return nil
+		}))
 	register(&command{
 		name:    "discv5 ping",
 		args:    "<node>",
