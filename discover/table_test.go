@@ -309,6 +309,7 @@ func TestRevalidation(t *testing.T) {
 		// A node proven many times survives one failed check but is no
 		// longer live, and goes back to the fast list.
 		proven := nodes[1]
+		synctest.Wait() // no check in flight: the next one sees checks = 9
 		tab.call(func() { tab.bucket(proven.ID()).find(proven.ID()).checks = 9 })
 		tr.setDead(proven.ID(), true)
 		waitPings(tr, proven.ID(), tr.pingCount(proven.ID())+1)
@@ -337,9 +338,12 @@ func (f *fakeTransport) enrCount(id enode.ID) int {
 	return f.enrReqs[id]
 }
 
+// waitPings advances fake time in small steps until id has been pinged n
+// times; small, so that a test sees the state right after the n-th check,
+// before a next one comes.
 func waitPings(f *fakeTransport, id enode.ID, n int) {
 	for f.pingCount(id) < n {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -347,7 +347,10 @@ func TestMaxPending(t *testing.T) {
 		if err := l.wait(context.Background(), p); err != ErrTooManyPending {
 			t.Fatalf("err %v, want ErrTooManyPending", err)
 		}
-		time.Sleep(respTimeout)
+		// Just past the timeout, once the pending loop has expired them
+		// (at exactly respTimeout the order of the two is open).
+		time.Sleep(respTimeout + time.Millisecond)
+		synctest.Wait()
 		p = l.pending(enode.ID{}, netip.MustParseAddr("10.9.9.9"), v4wire.PongPacket, func(v4wire.Packet) (bool, bool) { return true, true })
 		if err := l.wait(context.Background(), p); err != ErrTimeout {
 			t.Fatalf("after the timeouts: err %v, want ErrTimeout", err)
