@@ -40,6 +40,11 @@ const (
 	// "already connected" within this time of its set-up counts as one
 	// half of a simultaneous dial (see collision).
 	collisionWindow = 10 * time.Second
+	// collisionRedialDelay: the node that redials after a simultaneous
+	// dial waits this long first, so that a connection still in set-up
+	// between the two settles (and may well connect them) before a new one
+	// starts.
+	collisionRedialDelay = time.Second
 )
 
 // Reasons not to dial a node.
@@ -90,6 +95,7 @@ type dialScheduler struct {
 	static         map[enode.ID]*dialTask
 	history        expirySet[enode.ID]
 	fastRedials    map[enode.ID]time.Time // last redial after a collision
+	refused        map[enode.ID]refusedDial
 	timer          *time.Timer
 	lastStatsLog   time.Time
 	doneSinceLog   int
@@ -123,6 +129,7 @@ func newDialScheduler(cfg dialConfig, it enode.Iterator) *dialScheduler {
 		pendingInbound: make(map[enode.ID]struct{}),
 		static:         make(map[enode.ID]*dialTask),
 		fastRedials:    make(map[enode.ID]time.Time),
+		refused:        make(map[enode.ID]refusedDial),
 		timer:          time.NewTimer(time.Hour),
 		lastStatsLog:   time.Now(),
 	}
@@ -184,21 +191,47 @@ func (d *dialScheduler) peerRemoved(id enode.ID, flags connFlag) {
 	})
 }
 
+// refusedDial is a dial we refused ourselves as "already connected": we
+// had a peer for the node, from its own dial to us. If that peer is then
+// closed by the node as "already connected", the two dialed each other and
+// each kept the other's connection (see collision).
+type refusedDial struct {
+	dest  *enode.Node
+	flags connFlag
+	at    time.Time
+}
+
 // collided reports that a connection we dialed to n was closed by n as
 // "already connected" just after its set-up.
 func (d *dialScheduler) collided(n *enode.Node, flags connFlag) {
 	d.inbox.post(func() { d.collision(n, flags, time.Now()) })
 }
 
+// collidedInbound reports that a connection node id dialed to us was closed
+// by it as "already connected" just after its set-up. If we had just
+// refused our own dial to it for that connection, the two collided.
+func (d *dialScheduler) collidedInbound(id enode.ID) {
+	d.inbox.post(func() {
+		now := time.Now()
+		r, ok := d.refused[id]
+		delete(d.refused, id)
+		if ok && now.Sub(r.at) < collisionWindow {
+			d.collision(r.dest, r.flags, now)
+		}
+	})
+}
+
 // collision handles one half of a simultaneous dial. When two nodes dial
-// each other at once, each may keep the connection it dialed and refuse
-// the other's as already connected (the devp2p handshakes have no tie
-// break), and then both connections end: each side refused the one the
-// other kept. Without help neither would dial again for
+// each other at once, each may keep one connection and refuse the other
+// as already connected (the devp2p handshakes have no tie break). If they
+// keep different ones (each its own, or each the other's), both
+// connections end: each side refused the one the other kept. Without help neither would dial again for
 // dialHistoryExpiration. The node with the lower ID dials again at once;
-// the other waits to be dialed, so the second attempt cannot collide. At
-// most one such redial per node per dialHistoryExpiration, so that a node
-// that always answers "already connected" is not dialed in a loop.
+// the other waits to be dialed, so the second attempt cannot collide. It
+// waits collisionRedialDelay first: a connection between the two still in
+// set-up may connect them meanwhile. At most one such redial per node per
+// dialHistoryExpiration, so that a node that always answers "already
+// connected" is not dialed in a loop.
 func (d *dialScheduler) collision(n *enode.Node, flags connFlag, now time.Time) {
 	id := n.ID()
 	if bytes.Compare(d.self[:], id[:]) > 0 {
@@ -212,12 +245,24 @@ func (d *dialScheduler) collision(n *enode.Node, flags connFlag, now time.Time) 
 	if _, ok := d.fastRedials[id]; ok {
 		return
 	}
+	d.fastRedials[id] = now
+	d.log.Debug("Simultaneous dial, dialing again shortly", "id", id.TerminalString())
+	time.AfterFunc(collisionRedialDelay, func() {
+		d.inbox.post(func() { d.redialAfterCollision(n, flags) })
+	})
+}
+
+// redialAfterCollision dials n again, unless it connected in the meantime.
+func (d *dialScheduler) redialAfterCollision(n *enode.Node, flags connFlag) {
+	if d.ctx.Err() != nil {
+		return
+	}
+	id := n.ID()
 	if err := d.checkDial(n); err != nil && !errors.Is(err, errRecentlyDialed) {
 		return // connected after all, or dialing
 	}
 	d.history.remove(id)
-	d.fastRedials[id] = now
-	d.log.Debug("Redialing after simultaneous dial", "id", id.TerminalString())
+	now := time.Now()
 	if t := d.static[id]; t != nil {
 		t.notBefore = time.Time{}
 		d.startDial(t, now)
@@ -390,12 +435,24 @@ func (d *dialScheduler) taskDone(t *dialTask, resolved *enode.Node, err error) {
 		t.dest = resolved
 	}
 	if errors.Is(err, DiscAlreadyConnected) {
-		// The remote refused the connection during the Hello exchange;
-		// if we hold no other connection to it, the two dialed each other.
+		// Refused as already connected, by the remote or by us. If we
+		// hold no other connection to the node, the two dialed each
+		// other; if we do, remember the dial in case the remote now
+		// refuses that one too.
 		if t.flags&staticDialedConn != 0 && d.static[id] == t {
 			t.failures = 0
 		}
-		d.collision(t.dest, t.flags, time.Now())
+		now := time.Now()
+		for k, r := range d.refused {
+			if now.Sub(r.at) >= collisionWindow {
+				delete(d.refused, k)
+			}
+		}
+		if _, ok := d.peers[id]; ok {
+			d.refused[id] = refusedDial{t.dest, t.flags, now}
+			return
+		}
+		d.collision(t.dest, t.flags, now)
 		return
 	}
 	if t.flags&staticDialedConn == 0 || d.static[id] != t {

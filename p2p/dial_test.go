@@ -519,8 +519,8 @@ func TestDialStaticResolve(t *testing.T) {
 
 // A dial that the remote refuses as "already connected", while we hold no
 // connection to it, is one half of a simultaneous dial: the node with the
-// lower ID dials again at once (once per dialHistoryExpiration), the other
-// waits to be dialed.
+// lower ID dials again after collisionRedialDelay (once per
+// dialHistoryExpiration), the other waits to be dialed.
 func TestDialCollision(t *testing.T) {
 	refused := fmt.Errorf("%w: remote disconnected: %w", ErrProtoHandshake, DiscAlreadyConnected)
 	for _, tc := range []struct {
@@ -541,7 +541,9 @@ func TestDialCollision(t *testing.T) {
 					h.expectDials("the other node redials")
 					return
 				}
-				again := h.expectDials("redial at once", 1)
+				h.expectDials("not at once: a connection in set-up may still connect them")
+				time.Sleep(collisionRedialDelay)
+				again := h.expectDials("redial after collisionRedialDelay", 1)
 				// A second refusal within dialHistoryExpiration waits.
 				h.finish(again, refused)
 				h.expectDials("one fast redial per node")
@@ -554,13 +556,29 @@ func TestDialCollision(t *testing.T) {
 				synctest.Wait() // the dial task has ended
 				h.d.peerRemoved(h.node(2).ID(), dynDialedConn)
 				h.d.collided(h.node(2), dynDialedConn)
+				time.Sleep(collisionRedialDelay)
 				h.expectDials("redial after the peer's collision", 2)
+
+				// Each kept the other's connection: our dial is refused by
+				// us (we have its inbound peer), then the remote closes
+				// that peer as already connected.
+				h.node(3)
+				h.discoverAsync(3)
+				dial := h.expectDials("discovered", 3)
+				h.d.peerAdded(h.node(3).ID(), inboundConn)
+				synctest.Wait()
+				h.finish(dial, DiscAlreadyConnected)
+				h.expectDials("we hold its connection: no redial yet")
+				h.d.peerRemoved(h.node(3).ID(), inboundConn)
+				h.d.collidedInbound(h.node(3).ID())
+				time.Sleep(collisionRedialDelay)
+				h.expectDials("redial after the inbound peer's collision", 3)
 			})
 		})
 	}
 }
 
-// A static node is redialed at once after a collision too, without backoff.
+// A static node is redialed after a collision too, without backoff.
 func TestDialCollisionStatic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newDialHarness(t, 5, 16)
@@ -568,6 +586,7 @@ func TestDialCollisionStatic(t *testing.T) {
 		h.d.addStatic(h.node(1))
 		refused := fmt.Errorf("%w: remote disconnected: %w", ErrProtoHandshake, DiscAlreadyConnected)
 		h.finish(h.expectDials("static", 1), refused)
-		h.finish(h.expectDials("static redial at once", 1), nil)
+		time.Sleep(collisionRedialDelay)
+		h.finish(h.expectDials("static redial after collisionRedialDelay", 1), nil)
 	})
 }

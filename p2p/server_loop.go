@@ -172,9 +172,13 @@ func (srv *Server) peerEnded(p *Peer, remoteRequested bool, err error) {
 		close(removed)
 	})
 	<-removed
-	if flags := connFlag(p.flags.Load()); srv.dialer != nil && flags&(dynDialedConn|staticDialedConn) != 0 &&
-		remoteRequested && errors.Is(err, DiscAlreadyConnected) && p.Lifetime() < collisionWindow {
-		srv.dialer.collided(p.Node(), flags)
+	if srv.dialer != nil && remoteRequested && errors.Is(err, DiscAlreadyConnected) && p.Lifetime() < collisionWindow {
+		// Perhaps a simultaneous dial; see dialScheduler.collision.
+		if flags := connFlag(p.flags.Load()); flags&(dynDialedConn|staticDialedConn) != 0 {
+			srv.dialer.collided(p.Node(), flags)
+		} else {
+			srv.dialer.collidedInbound(p.ID())
+		}
 	}
 	if srv.debugEnabled() {
 		srv.log.Debug("Removing p2p peer", "peercount", srv.PeerCount(), "id", p.ID().TerminalString(), "duration", p.Lifetime(), "req", remoteRequested, "err", err)

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -391,7 +392,9 @@ func TestServerSimultaneousDial(t *testing.T) {
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
 			if a.PeerCount() != 1 || b.PeerCount() != 1 {
-				t.Fatalf("pair %d: peers after 5s: A %d, B %d", i, a.PeerCount(), b.PeerCount())
+				sa, sb := a.Counters().Snapshot(), b.Counters().Snapshot()
+				t.Fatalf("pair %d: peers after 5s: A %d, B %d (A lower: %v)\nA dial %v serve %v\nB dial %v serve %v", i, a.PeerCount(), b.PeerCount(),
+					bytes.Compare(na.ID().Bytes(), nb.ID().Bytes()) < 0, sa.DialOutcomes, sa.ServeOutcomes, sb.DialOutcomes, sb.ServeOutcomes)
 			}
 			for _, s := range []*Server{a, b} {
 				snap := s.Counters().Snapshot()
