@@ -256,6 +256,7 @@ func TestNodeCommandErrors(t *testing.T) {
 		{[]string{"--bootnodes", "enode://xyz@127.0.0.1:1"}, 2, "invalid --bootnodes entry"},
 		{[]string{"--netrestrict", "10.0.0.0"}, 2, "invalid --netrestrict"},
 		{[]string{"--nat", "bogus"}, 2, "invalid --nat"},
+		{[]string{"--nat.lifetime", "1s"}, 2, "invalid --nat.lifetime 1s: at least 2s"},
 		{[]string{"--port", "70000"}, 2, "invalid --port 70000"},
 		{[]string{"--log.format", "xml"}, 2, "invalid --log.format"},
 		{[]string{"--nodekey", "/nonexistent/key"}, 1, "cannot read --nodekey /nonexistent/key"},
