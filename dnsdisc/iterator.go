@@ -30,6 +30,10 @@ type Iterator struct {
 	// links to. The trees given to NewIterator hang off the key "".
 	links        map[string]map[string]URL
 	linksChanged bool
+	// reported is the last error logged at warning level per tree domain:
+	// a broken or forged tree is reported once, and again only when its
+	// error changes, not on every retry.
+	reported map[string]string
 }
 
 // maxLeafFails is how many failed entry lookups make an iterator look for
@@ -69,7 +73,7 @@ func (it *Iterator) Next() bool {
 		n, err := ct.syncRandom(it.ctx)
 		if err != nil {
 			if it.ctx.Err() == nil {
-				it.c.cfg.Log.Debug("DNS discovery error", "tree", ct.loc.Domain, "err", err)
+				it.logError(ct.loc.Domain, err)
 			}
 			continue
 		}
@@ -79,6 +83,22 @@ func (it *Iterator) Next() bool {
 		}
 	}
 	return false
+}
+
+// logError logs a tree's error: at warning level when it is new for the
+// tree (a forged or broken tree is worth knowing about at the default
+// verbosity), at debug level when it repeats.
+func (it *Iterator) logError(domain string, err error) {
+	if it.reported == nil {
+		it.reported = make(map[string]string)
+	}
+	msg := err.Error()
+	if it.reported[domain] == msg {
+		it.c.cfg.Log.Debug("DNS discovery error", "tree", domain, "err", err)
+		return
+	}
+	it.reported[domain] = msg
+	it.c.cfg.Log.Warn("DNS discovery error", "tree", domain, "err", err)
 }
 
 // Node returns the node found by the last successful Next.

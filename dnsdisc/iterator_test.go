@@ -2,6 +2,7 @@ package dnsdisc
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -318,4 +319,57 @@ func TestNewIteratorBadURL(t *testing.T) {
 	if it.Next() {
 		t.Fatal("iterator without trees yielded a node")
 	}
+}
+
+// A tree that keeps failing the same way is reported once at warning level
+// (a forged or broken tree deserves a line at the default verbosity), then
+// at debug level on every retry.
+func TestIteratorReportsTreeErrorOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, url := signedTree(t, 1, "nodes.example.org", 1, nil, nil)
+		garbage := ResolverFunc(func(ctx context.Context, name string) ([]string, error) {
+			return []string{"enrtree-root:v1 e=garbage"}, nil
+		})
+		logs := &levelCounter{}
+		it, err := NewClient(Config{Resolver: garbage, Log: slog.New(logs)}).NewIterator(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan bool)
+		go func() { done <- it.Next() }()
+		time.Sleep(time.Hour)
+		it.Close()
+		if <-done {
+			t.Fatal("Next returned true")
+		}
+		warn, debug := logs.count(slog.LevelWarn), logs.count(slog.LevelDebug)
+		if warn != 1 || debug < 5 {
+			t.Fatalf("%d warnings and %d debug lines for the same error repeated, want 1 and many", warn, debug)
+		}
+	})
+}
+
+// levelCounter is a slog.Handler that counts records by level.
+type levelCounter struct {
+	mu sync.Mutex
+	n  map[slog.Level]int
+}
+
+func (h *levelCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *levelCounter) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *levelCounter) WithGroup(string) slog.Handler            { return h }
+func (h *levelCounter) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil {
+		h.n = make(map[slog.Level]int)
+	}
+	h.n[r.Level]++
+	return nil
+}
+
+func (h *levelCounter) count(l slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[l]
 }
