@@ -293,7 +293,7 @@ func (m *Mapper) observeIP(ip netip.Addr, now time.Time) {
 		m.log.Info("External IP changed", "old", m.extIP, "new", ip)
 		m.remapAll(now)
 	} else {
-		m.log.Info("External IP", "ip", ip)
+		m.log.Info("External IP", "ip", ip, "via", m.nat.String())
 	}
 	m.extIP = ip
 }
@@ -335,7 +335,8 @@ func (m *Mapper) request(ctx context.Context, pm *portMapping) {
 		return
 	}
 	if l.ExternalPort != pm.lease.ExternalPort || !pm.granted {
-		m.log.Info("Mapped port", "proto", pm.proto, "extport", l.ExternalPort, "intport", pm.intPort, "lifetime", l.Lifetime)
+		// via names the mechanism, which for "any" is known only now.
+		m.log.Info("Mapped port", "proto", pm.proto, "extport", l.ExternalPort, "intport", pm.intPort, "lifetime", l.Lifetime, "via", m.nat.String())
 	}
 	pm.failures = 0
 	pm.granted = true

@@ -1,11 +1,14 @@
 package nat_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -399,4 +402,40 @@ func TestMapLifetime(t *testing.T) {
 	if _, err := nat.Map(nattest.New(extIP), nil, nat.MapConfig{TCP: 30303, Lifetime: time.Second, Logger: quiet}); !errors.Is(err, nat.ErrBadRequest) {
 		t.Errorf("Lifetime 1s: %v", err)
 	}
+}
+
+// The mapper's info lines name the mechanism that did the work ("via"),
+// which for Any is known only once a gateway answered.
+func TestMapperLogsMechanism(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{&mu, &buf}, nil))
+	m, err := nat.Map(nattest.New(extIP), nil, nat.MapConfig{TCP: 30303, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, changed := m.Status()
+		if st.Mappings[0].Mapped() {
+			break
+		}
+		<-changed
+	}
+	m.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), `"msg":"Mapped port"`) || !strings.Contains(buf.String(), `"via":"nattest"`) {
+		t.Fatalf("no Mapped port line naming the mechanism:\n%s", buf.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
