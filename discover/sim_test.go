@@ -99,6 +99,20 @@ func TestSimulation(t *testing.T) {
 	runSimulation(t, simParams{nodes: 1000, lookups: 1000})
 }
 
+// countEntries returns how many of a table's entries are live, and how
+// many there are.
+func countEntries(buckets [][]BucketNode) (live, entries int) {
+	for _, b := range buckets {
+		for _, e := range b {
+			entries++
+			if e.Live {
+				live++
+			}
+		}
+	}
+	return live, entries
+}
+
 type simParams struct {
 	nodes, lookups int
 }
@@ -148,15 +162,7 @@ func runSimulation(t *testing.T, p simParams) {
 		var missing [nBuckets]int
 		below := 0
 		for i, n := range sim {
-			lv, en := 0, 0
-			for _, b := range n.l.TableBuckets() {
-				for _, e := range b {
-					en++
-					if e.Live {
-						lv++
-					}
-				}
-			}
+			lv, en := countEntries(n.l.TableBuckets())
 			entries = append(entries, en)
 			c := tableCapacity(n.l.tab, ids, i)
 			if testing.Verbose() {

@@ -134,15 +134,7 @@ func runSimulationV5(t *testing.T, p simParams) {
 		below := 0
 		var handshakes uint64
 		for i, n := range sim {
-			lv, en := 0, 0
-			for _, b := range n.l.TableBuckets() {
-				for _, e := range b {
-					en++
-					if e.Live {
-						lv++
-					}
-				}
-			}
+			lv, en := countEntries(n.l.TableBuckets())
 			entries = append(entries, en)
 			c := tableCapacity(n.l.tab, ids, i)
 			live = append(live, lv)

@@ -251,15 +251,9 @@ func discv4Listen(ctx context.Context, env *cmdEnv, o *discv4Options, tcp int) e
 
 // discv4Client runs one request against the node given as argument.
 func discv4Client(ctx context.Context, env *cmdEnv, o *discv4Options, do func(context.Context, *discover.UDPv4, *enode.Node) error) error {
-	if len(env.args) != 1 {
-		return usageErrorf("expected one argument: the node (enode:// URL or enr: record)")
-	}
-	n, err := enode.Parse(env.args[0])
+	n, err := targetNode(env, "enode:// URL or enr: record")
 	if err != nil {
-		return usageErrorf("invalid node %q: %v", env.args[0], err)
-	}
-	if err := n.ValidateComplete(); err != nil {
-		return usageErrorf("node %q cannot be contacted: %v", env.args[0], err)
+		return err
 	}
 	node, err := o.start(env, 0)
 	if err != nil {
@@ -269,6 +263,22 @@ func discv4Client(ctx context.Context, env *cmdEnv, o *discv4Options, do func(co
 	ctx, cancel := context.WithTimeout(ctx, *o.timeout)
 	defer cancel()
 	return do(ctx, node.l, n)
+}
+
+// targetNode parses the one argument of a discovery client command: a node
+// (described by forms, for the usage error) with an endpoint to contact.
+func targetNode(env *cmdEnv, forms string) (*enode.Node, error) {
+	if len(env.args) != 1 {
+		return nil, usageErrorf("expected one argument: the node (%s)", forms)
+	}
+	n, err := enode.Parse(env.args[0])
+	if err != nil {
+		return nil, usageErrorf("invalid node %q: %v", env.args[0], err)
+	}
+	if err := n.ValidateComplete(); err != nil {
+		return nil, usageErrorf("node %q cannot be contacted: %v", env.args[0], err)
+	}
+	return n, nil
 }
 
 func printNode(w io.Writer, n *enode.Node) {

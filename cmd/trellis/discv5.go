@@ -101,15 +101,9 @@ func startV5(env *cmdEnv, o *discv4Options, tcp int) (*discv5Node, error) {
 
 // discv5Client runs one request against the node given as argument.
 func discv5Client(ctx context.Context, env *cmdEnv, o *discv4Options, do func(context.Context, *discover.UDPv5, *enode.Node) error) error {
-	if len(env.args) != 1 {
-		return usageErrorf("expected one argument: the node (enr: record or enode:// URL)")
-	}
-	n, err := enode.Parse(env.args[0])
+	n, err := targetNode(env, "enr: record or enode:// URL")
 	if err != nil {
-		return usageErrorf("invalid node %q: %v", env.args[0], err)
-	}
-	if err := n.ValidateComplete(); err != nil {
-		return usageErrorf("node %q cannot be contacted: %v", env.args[0], err)
+		return err
 	}
 	node, err := startV5(env, o, 0)
 	if err != nil {
