@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/trellis-p2p/trellis/discover/v5wire"
@@ -240,7 +241,7 @@ func (t *UDPv5) newRandomLookup(ctx context.Context) *lookup {
 // newLookup creates a lookup for target that asks each node for the
 // distances around the target's distance from it.
 func (t *UDPv5) newLookup(ctx context.Context, target enode.ID) *lookup {
-	return newLookup(ctx, t.tab, target, func(ctx context.Context, n *enode.Node) ([]*enode.Node, error) {
+	l := newLookup(ctx, t.tab, target, func(ctx context.Context, n *enode.Node) ([]*enode.Node, error) {
 		nodes, err := t.Findnode(ctx, n, lookupDistances(target, n.ID()))
 		// Keep the bucketSize closest to the target: a node may send up
 		// to three buckets' worth.
@@ -250,21 +251,46 @@ func (t *UDPv5) newLookup(ctx context.Context, target enode.ID) *lookup {
 		}
 		return res.entries, err
 	})
+	l.boundary = func(ctx context.Context, n *enode.Node, dist uint) ([]*enode.Node, error) {
+		return t.Findnode(ctx, n, []uint{dist})
+	}
+	return l
 }
 
 // lookupDistances returns the distances a lookup asks dest for: the log
-// distance of target from dest and its neighbours, nearest first, at most
-// v5wire.MaxFindnodeDistances (discv5-theory.md "Lookup"; the order is
-// go-ethereum's: d, d+1, d-1).
+// distances of the set bits of target XOR dest, from the highest, at most
+// v5wire.MaxFindnodeDistances of them.
+//
+// dest's bucket at the highest set bit d holds the nodes closer to target
+// than dest. Its other nodes are all at log distance d from target, and
+// among them the closest are those that agree with target where dest does
+// not: the bucket at the next set bit below d, then the one after. A
+// bucket at a bit where dest and target agree holds nodes that differ
+// from target there, farther than any of those. So these distances fetch
+// dest's table entries nearest the target first (discv5-theory.md
+// "Lookup" leaves the choice open; go-ethereum asks d, d+1, d-1, and
+// d+1 is always farther than dest itself). When the XOR has fewer set
+// bits than distances allowed (a target within a few bits of dest), the
+// rest are the distances just above d, then below it.
 func lookupDistances(target, dest enode.ID) []uint {
-	td := enode.LogDist(target, dest)
-	dists := []uint{uint(td)}
-	for i := 1; len(dists) < v5wire.MaxFindnodeDistances && i <= 256; i++ {
-		if td+i <= 256 {
-			dists = append(dists, uint(td+i))
+	dists := make([]uint, 0, v5wire.MaxFindnodeDistances)
+	for i := 0; i < len(target) && len(dists) < v5wire.MaxFindnodeDistances; i++ {
+		x := target[i] ^ dest[i]
+		for b := 7; b >= 0 && len(dists) < v5wire.MaxFindnodeDistances; b-- {
+			if x&(1<<b) != 0 {
+				dists = append(dists, uint(8*(len(target)-i-1)+b+1))
+			}
 		}
-		if td-i > 0 && len(dists) < v5wire.MaxFindnodeDistances {
-			dists = append(dists, uint(td-i))
+	}
+	if len(dists) == 0 {
+		return []uint{0} // dest is the target: its own record
+	}
+	for d := dists[0] + 1; d <= 256 && len(dists) < v5wire.MaxFindnodeDistances; d++ {
+		dists = append(dists, d)
+	}
+	for d := dists[0] - 1; d > 0 && len(dists) < v5wire.MaxFindnodeDistances; d-- {
+		if !slices.Contains(dists, d) {
+			dists = append(dists, d)
 		}
 	}
 	return dists
