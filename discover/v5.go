@@ -239,7 +239,8 @@ func (t *UDPv5) newRandomLookup(ctx context.Context) *lookup {
 }
 
 // newLookup creates a lookup for target that asks each node for the
-// distances around the target's distance from it.
+// buckets nearest the target (lookupDistances), and the closest node
+// found for the boundary bucket (lookup.askBoundary).
 func (t *UDPv5) newLookup(ctx context.Context, target enode.ID) *lookup {
 	l := newLookup(ctx, t.tab, target, func(ctx context.Context, n *enode.Node) ([]*enode.Node, error) {
 		nodes, err := t.Findnode(ctx, n, lookupDistances(target, n.ID()))
