@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package keccak
+
+// permuteFast is a faster Keccak-f[1600] than permute, with the same
+// contract, or nil where there is none: this build has no assembly.
+var permuteFast func(a *[25]uint64)
