@@ -9,28 +9,28 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-func needAVX512(t testing.TB) {
-	if !cpu.X86.HasAVX512F {
-		t.Skip("CPU or OS lacks AVX-512F: permuteAVX512 cannot run here")
+func needAsm(t testing.TB) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
+		t.Skip("CPU or OS lacks AVX2, AVX-512F or AVX-512VL: permuteAsm cannot run here")
 	}
 }
 
-// TestPermuteAVX512Zero checks the all-zero state, where a layout or index
-// error in the assembly still shows because round constants spread through.
-func TestPermuteAVX512Zero(t *testing.T) {
-	needAVX512(t)
+// TestPermuteAsmZero iterates from the all-zero state, where a layout or
+// index error still shows because the round constants spread through.
+func TestPermuteAsmZero(t *testing.T) {
+	needAsm(t)
 	var want, got [25]uint64
 	for i := range 50 {
 		permute(&want)
-		permuteAVX512(&got)
+		permuteAsm(&got)
 		if got != want {
 			t.Fatalf("application %d of f to the zero state:\ngot  %016x\nwant %016x", i+1, got, want)
 		}
 	}
 }
 
-func TestPermuteAVX512Random(t *testing.T) {
-	needAVX512(t)
+func TestPermuteAsmRandom(t *testing.T) {
+	needAsm(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
 		var want [25]uint64
@@ -40,24 +40,24 @@ func TestPermuteAVX512Random(t *testing.T) {
 		got := want
 		in := want
 		permute(&want)
-		permuteAVX512(&got)
+		permuteAsm(&got)
 		if got != want {
 			t.Fatalf("state %d: f(%016x)\ngot  %016x\nwant %016x", i, in, got, want)
 		}
 	}
 }
 
-// TestPermuteAVX512Lanes checks each input bit's effect apart, so that a
-// wrong lane or rotation shows as one differing bit pattern.
-func TestPermuteAVX512Lanes(t *testing.T) {
-	needAVX512(t)
+// TestPermuteAsmBits checks every single-bit state, so that a wrong lane,
+// slot or rotation shows as its own differing pattern.
+func TestPermuteAsmBits(t *testing.T) {
+	needAsm(t)
 	for lane := range 25 {
-		for _, bit := range []uint{0, 1, 31, 63} {
+		for bit := range 64 {
 			var want [25]uint64
 			want[lane] = 1 << bit
 			got := want
 			permute(&want)
-			permuteAVX512(&got)
+			permuteAsm(&got)
 			if got != want {
 				t.Fatalf("lane %d bit %d:\ngot  %016x\nwant %016x", lane, bit, got, want)
 			}
@@ -65,11 +65,11 @@ func TestPermuteAVX512Lanes(t *testing.T) {
 	}
 }
 
-func BenchmarkPermuteAVX512(b *testing.B) {
-	needAVX512(b)
+func BenchmarkPermuteAsm(b *testing.B) {
+	needAsm(b)
 	var a [25]uint64
 	b.SetBytes(Rate)
 	for b.Loop() {
-		permuteAVX512(&a)
+		permuteAsm(&a)
 	}
 }
