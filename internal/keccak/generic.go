@@ -2,7 +2,23 @@ package keccak
 
 import "encoding/binary"
 
-// goSponge is the sponge on this package's own Keccak-f[1600] (keccakf.go).
+// useAsm selects the assembly Keccak-f[1600] (permuteAsm) for the Go
+// sponge, where the CPU has one; else it runs the generated Go one
+// (keccakf.go). Tests switch it to check one against the other.
+var useAsm = permuteFast != nil
+
+// permuteSponge is the permutation the Go sponge runs. The calls are
+// direct, not through a function value, so that states on the stack stay
+// there.
+func permuteSponge(a *[25]uint64) {
+	if useAsm {
+		permuteAsm(a)
+		return
+	}
+	permute(a)
+}
+
+// goSponge is the sponge on this package's own Keccak-f[1600].
 type goSponge struct {
 	// a holds the 25 lanes. Input is XORed straight into the first
 	// rateLanes lanes (little-endian), so there is no separate buffer.
@@ -20,7 +36,7 @@ func (s *goSponge) write(p []byte) {
 			for i := range rateLanes {
 				a[i] ^= binary.LittleEndian.Uint64(b[8*i:])
 			}
-			permute(a)
+			permuteSponge(a)
 			p = p[Rate:]
 			continue
 		}
@@ -39,7 +55,7 @@ func (s *goSponge) write(p []byte) {
 			n++
 		}
 		if n == Rate {
-			permute(a)
+			permuteSponge(a)
 			n = 0
 		}
 	}
@@ -50,7 +66,7 @@ func (s *goSponge) sum256(out *[Size]byte) {
 	d := s.a
 	d[s.n>>3] ^= uint64(dsbyte) << (8 * (s.n & 7))
 	d[rateLanes-1] ^= 0x80 << 56
-	permute(&d)
+	permuteSponge(&d)
 	binary.LittleEndian.PutUint64(out[0:], d[0])
 	binary.LittleEndian.PutUint64(out[8:], d[1])
 	binary.LittleEndian.PutUint64(out[16:], d[2])
@@ -79,7 +95,7 @@ func (s *goSponge) unmarshal(b []byte) {
 func (s *goSponge) pad() {
 	s.a[s.n>>3] ^= uint64(dsbyte) << (8 * (s.n & 7))
 	s.a[rateLanes-1] ^= 0x80 << 56
-	permute(&s.a)
+	permuteSponge(&s.a)
 	s.n = 0
 }
 
@@ -88,7 +104,7 @@ func (s *goSponge) pad() {
 func (s *goSponge) read(out []byte) {
 	for len(out) > 0 {
 		if s.n == Rate {
-			permute(&s.a)
+			permuteSponge(&s.a)
 			s.n = 0
 		}
 		// Whole lanes when aligned (the usual 32-byte reads), else bytes.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/hex"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -115,25 +114,33 @@ func testSumDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// bothSponges runs a test with the crypto/sha3 sponge and with the Go one.
+// bothSponges runs a test with the crypto/sha3 sponge and with the Go
+// one, the Go one on each permutation: the generated Go and, where the
+// CPU has it, the assembly.
 func bothSponges(t *testing.T, test func(t *testing.T)) {
-	saved := useStd
-	defer func() { useStd = saved }()
-	if !saved {
+	savedStd, savedAsm := useStd, useAsm
+	defer func() { useStd, useAsm = savedStd, savedAsm }()
+	if !stdOK {
 		t.Log("crypto/sha3 route unavailable; testing the Go sponge only")
 	}
-	for _, std := range []bool{true, false} {
-		if std && !saved {
-			continue
-		}
-		useStd = std
-		t.Run(fmt.Sprintf("std=%v", std), test)
+	if stdOK {
+		useStd = true
+		t.Run("std", test)
+	}
+	useStd, useAsm = false, false
+	t.Run("go", test)
+	if permuteFast != nil {
+		useAsm = true
+		t.Run("asm", test)
 	}
 }
 
 func TestStdRouteAvailable(t *testing.T) {
-	if !useStd {
-		t.Fatal("the crypto/sha3 self-test failed; rlpx falls back to the slower Go permutation")
+	if !stdOK {
+		t.Fatal("the crypto/sha3 self-test failed; without the assembly permutation, rlpx falls back to the slower Go one")
+	}
+	if useStd == (permuteFast != nil) {
+		t.Fatalf("useStd %v with an assembly permutation %v: the assembly is the faster", useStd, permuteFast != nil)
 	}
 }
 
@@ -154,12 +161,23 @@ func FuzzAgainstXCrypto(f *testing.F) {
 }
 
 func BenchmarkWrite64KGo(b *testing.B) {
+	savedStd, savedAsm := useStd, useAsm
+	useStd, useAsm = false, false
+	defer func() { useStd, useAsm = savedStd, savedAsm }()
+	BenchmarkWrite64K(b)
+}
+
+func BenchmarkWrite64KStd(b *testing.B) {
+	if !stdOK {
+		b.Skip("crypto/sha3 route unavailable")
+	}
 	saved := useStd
-	useStd = false
+	useStd = true
 	defer func() { useStd = saved }()
 	BenchmarkWrite64K(b)
 }
 
+// BenchmarkWrite64K absorbs on the route the package chose.
 func BenchmarkWrite64K(b *testing.B) {
 	var s State
 	buf := make([]byte, 65536)

@@ -5,9 +5,15 @@ import (
 	"crypto/sha3"
 )
 
-// useStd selects crypto/sha3 as the sponge (see the package comment). It
-// is decided once, by a self-test against the Go permutation.
-var useStd = stdSelfTest()
+// stdOK reports that the crypto/sha3 route passed its self-test against
+// the Go permutation. useStd selects it as the sponge (see the package
+// comment): only when there is no assembly permutation of our own, which
+// is faster than crypto/sha3's and needs none of the serialised-state
+// copies of stdSum256.
+var (
+	stdOK  = stdSelfTest()
+	useStd = stdOK && !useAsm
+)
 
 // sha3Template is an initialised SHA3-256: UnmarshalBinary needs one, and
 // copying it avoids the allocation of sha3.New256.
