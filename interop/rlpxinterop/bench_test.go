@@ -6,6 +6,7 @@ import (
 	stdsha3 "crypto/sha3"
 	"fmt"
 	"hash"
+	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -147,6 +148,20 @@ func trellisStream(b *testing.B, snappy, buffered bool) streamPair {
 	}
 }
 
+// tcpStream sends the messages' bytes over plain loopback TCP, with no
+// framing or crypto: the kernel's share of a stream (the write and read
+// syscalls), to set beside BenchmarkBound's crypto share.
+func tcpStream(b *testing.B, size int) streamPair {
+	c1, c2 := tcpPair(b)
+	buf := make([]byte, size)
+	return streamPair{
+		send: func(_ uint64, data []byte) error { _, err := c1.Write(data); return err },
+		end:  func() error { return nil },
+		recv: func() (int, error) { return io.ReadFull(c2, buf) },
+		stop: func() { c1.Close(); c2.Close() },
+	}
+}
+
 // runStream sends b.N messages from one goroutine and receives them in
 // another, over loopback TCP. Besides wall time it reports the CPU time of
 // the sending and the receiving thread per message (wcpu, rcpu): on a
@@ -240,6 +255,9 @@ func BenchmarkStream(b *testing.B) {
 		b.Run(name+"/impl=geth", func(b *testing.B) { runStream(b, gethStream(b, cfg.snappy), msg) })
 		b.Run(name+"/impl=trellis", func(b *testing.B) { runStream(b, trellisStream(b, cfg.snappy, true), msg) })
 		b.Run(name+"/impl=trellis-writemsg", func(b *testing.B) { runStream(b, trellisStream(b, cfg.snappy, false), msg) })
+		if !cfg.snappy {
+			b.Run(name+"/impl=tcp", func(b *testing.B) { runStream(b, tcpStream(b, cfg.size), msg) })
+		}
 	}
 }
 
