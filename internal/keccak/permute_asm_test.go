@@ -3,6 +3,7 @@
 package keccak
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -29,21 +30,27 @@ func TestPermuteAsmZero(t *testing.T) {
 	}
 }
 
+// checkAsm applies both permutations to a copy of in and fails the test
+// if they differ.
+func checkAsm(t *testing.T, in [25]uint64, what string) {
+	t.Helper()
+	want, got := in, in
+	permute(&want)
+	permuteAsm(&got)
+	if got != want {
+		t.Fatalf("%s: f(%016x)\ngot  %016x\nwant %016x", what, in, got, want)
+	}
+}
+
 func TestPermuteAsmRandom(t *testing.T) {
 	needAsm(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
-		var want [25]uint64
-		for j := range want {
-			want[j] = r.Uint64()
+		var in [25]uint64
+		for j := range in {
+			in[j] = r.Uint64()
 		}
-		got := want
-		in := want
-		permute(&want)
-		permuteAsm(&got)
-		if got != want {
-			t.Fatalf("state %d: f(%016x)\ngot  %016x\nwant %016x", i, in, got, want)
-		}
+		checkAsm(t, in, fmt.Sprintf("state %d", i))
 	}
 }
 
@@ -53,14 +60,9 @@ func TestPermuteAsmBits(t *testing.T) {
 	needAsm(t)
 	for lane := range 25 {
 		for bit := range 64 {
-			var want [25]uint64
-			want[lane] = 1 << bit
-			got := want
-			permute(&want)
-			permuteAsm(&got)
-			if got != want {
-				t.Fatalf("lane %d bit %d:\ngot  %016x\nwant %016x", lane, bit, got, want)
-			}
+			var in [25]uint64
+			in[lane] = 1 << bit
+			checkAsm(t, in, fmt.Sprintf("lane %d bit %d", lane, bit))
 		}
 	}
 }
