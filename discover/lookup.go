@@ -117,7 +117,7 @@ func (l *lookup) startQueries() bool {
 		l.asked[n.ID()] = true
 		l.inflight++
 		l.queries++
-		go l.runQuery(n, func(ctx context.Context, n *enode.Node) ([]*enode.Node, error) { return l.query(ctx, n) })
+		go l.runQuery(n, l.query)
 	}
 	if l.boundary != nil && l.inflight < alpha {
 		l.askBoundary()

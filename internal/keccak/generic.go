@@ -5,7 +5,7 @@ import "encoding/binary"
 // useAsm selects the assembly Keccak-f[1600] (permuteAsm) for the Go
 // sponge, where the CPU has one; else it runs the generated Go one
 // (keccakf.go). Tests switch it to check one against the other.
-var useAsm = permuteFast != nil
+var useAsm = asmOK
 
 // permuteSponge is the permutation the Go sponge runs. The calls are
 // direct, not through a function value, so that states on the stack stay

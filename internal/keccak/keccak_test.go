@@ -129,7 +129,7 @@ func bothSponges(t *testing.T, test func(t *testing.T)) {
 	}
 	useStd, useAsm = false, false
 	t.Run("go", test)
-	if permuteFast != nil {
+	if asmOK {
 		useAsm = true
 		t.Run("asm", test)
 	}
@@ -139,8 +139,8 @@ func TestStdRouteAvailable(t *testing.T) {
 	if !stdOK {
 		t.Fatal("the crypto/sha3 self-test failed; without the assembly permutation, rlpx falls back to the slower Go one")
 	}
-	if useStd == (permuteFast != nil) {
-		t.Fatalf("useStd %v with an assembly permutation %v: the assembly is the faster", useStd, permuteFast != nil)
+	if useStd == asmOK {
+		t.Fatalf("useStd %v with an assembly permutation %v: the assembly is the faster", useStd, asmOK)
 	}
 }
 

@@ -15,17 +15,16 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func permuteAsm(a *[25]uint64)
 
-// permuteFast is a faster Keccak-f[1600] than permute, with the same
-// contract, or nil where there is none.
-var permuteFast = pickPermuteFast()
+// asmOK reports that permuteAsm can run here: the CPU has the features and
+// the assembly passed a self-test against the Go permutation.
+var asmOK = asmSelfTest()
 
-func pickPermuteFast() func(a *[25]uint64) {
+func asmSelfTest() bool {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512VL {
-		return nil
+		return false
 	}
-	// A self-test, against the Go permutation on a state with every lane
-	// distinct: should the assembly ever misbehave on some CPU or kernel,
-	// the package stays correct on the slower path.
+	// A state with every lane distinct: should the assembly ever misbehave
+	// on some CPU or kernel, the package stays correct on the slower path.
 	var want, got [25]uint64
 	for i := range want {
 		want[i] = 0x9e3779b97f4a7c15 * uint64(i+1)
@@ -33,8 +32,5 @@ func pickPermuteFast() func(a *[25]uint64) {
 	got = want
 	permute(&want)
 	permuteAsm(&got)
-	if got != want {
-		return nil
-	}
-	return permuteAsm
+	return got == want
 }
