@@ -127,9 +127,9 @@ func newTestNet(t testing.TB) *testNet {
 	return &testNet{t: t, net: memudp.New()}
 }
 
-// listen starts a listener with key i at addr. cfg may leave PrivateKey
-// empty.
-func (tn *testNet) listen(i uint64, addr string, cfg Config) *UDPv4 {
+// socket opens addr on the test network for a listener with key i, which
+// it sets in cfg, and returns the socket and the listener's local node.
+func (tn *testNet) socket(i uint64, addr string, cfg *Config) (*memudp.Conn, *enode.LocalNode) {
 	tn.t.Helper()
 	ap := netip.MustParseAddrPort(addr)
 	conn, err := tn.net.Listen(ap)
@@ -141,6 +141,14 @@ func (tn *testNet) listen(i uint64, addr string, cfg Config) *UDPv4 {
 	ln := enode.NewLocalNode(nil, key)
 	ln.SetFallbackIP(ap.Addr())
 	ln.SetFallbackUDP(int(ap.Port()))
+	return conn, ln
+}
+
+// listen starts a listener with key i at addr. cfg may leave PrivateKey
+// empty.
+func (tn *testNet) listen(i uint64, addr string, cfg Config) *UDPv4 {
+	tn.t.Helper()
+	conn, ln := tn.socket(i, addr, &cfg)
 	l, err := ListenV4(conn, ln, cfg)
 	if err != nil {
 		conn.Close()

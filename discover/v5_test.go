@@ -16,16 +16,7 @@ import (
 // listenV5 starts a discv5 listener with key i at addr on the test network.
 func (tn *testNet) listenV5(i uint64, addr string, cfg Config) *UDPv5 {
 	tn.t.Helper()
-	ap := netip.MustParseAddrPort(addr)
-	conn, err := tn.net.Listen(ap)
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	key := cachedKey(i)
-	cfg.PrivateKey = key
-	ln := enode.NewLocalNode(nil, key)
-	ln.SetFallbackIP(ap.Addr())
-	ln.SetFallbackUDP(int(ap.Port()))
+	conn, ln := tn.socket(i, addr, &cfg)
 	l, err := ListenV5(conn, ln, cfg)
 	if err != nil {
 		conn.Close()
